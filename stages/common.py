@@ -1,0 +1,58 @@
+"""What every stage shares: its error type, atomic writes and the command-line wrapper."""
+
+import csv
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class PipelineError(Exception):
+    """A problem the user can fix; reported as one line, without a traceback."""
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of `path` to write; move it into place only if the block succeeds.
+
+    The temporary name keeps the suffix, so writers that pick a format by suffix still work.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".tmp-{path.name}")
+    _remove(temporary)
+    try:
+        yield temporary
+        _remove(path)
+        os.replace(temporary, path)
+    finally:
+        _remove(temporary)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def write_json(path: Path, value: object) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]]) -> None:
+    with atomic_path(path) as temporary, temporary.open("w", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def run(main: Callable[[], object]) -> None:
+    """Run a stage; a PipelineError ends it with one line on stderr and exit status 1."""
+    try:
+        main()
+    except PipelineError as error:
+        sys.exit(f"error: {error}")

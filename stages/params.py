@@ -1,0 +1,157 @@
+"""params.yaml, parsed once into frozen dataclasses: a bad key or value fails at once, by name."""
+
+import re
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import yaml
+
+from stages.common import PipelineError
+
+PARAMS_FILE = Path("params.yaml")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+ACTIVATIONS = ("relu", "gelu", "elu", "selu", "tanh", "sigmoid")
+SCHEDULES = ("constant", "cosine")
+KEEP = ("best", "last")
+DATASET_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class ParamsError(PipelineError):
+    pass
+
+
+def _allow(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ParamsError(f"{PARAMS_FILE}: {key} = {value!r} is not allowed; it must be {allowed}")
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    validation_size: int
+
+    def check(self) -> None:
+        _allow(self.validation_size > 0, "prepare.validation_size", self.validation_size, "positive")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    hidden_units: tuple[int, ...]
+    activation: str
+    dropout: float
+
+    def check(self) -> None:
+        units = self.hidden_units
+        _allow(
+            len(units) > 0 and min(units) > 0,
+            "model.hidden_units",
+            list(units),
+            "a non-empty list of positive integers",
+        )
+        _allow(self.activation in ACTIVATIONS, "model.activation", self.activation, f"one of {', '.join(ACTIVATIONS)}")
+        _allow(0 <= self.dropout < 1, "model.dropout", self.dropout, "at least 0 and below 1")
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: int
+    batch_size: int
+    optimizer: str
+    learning_rate: float
+    schedule: str
+    keep: str
+    steps_per_execution: int
+    threads: int
+
+    def check(self) -> None:
+        for key in ("epochs", "batch_size", "steps_per_execution", "threads"):
+            _allow(getattr(self, key) > 0, f"train.{key}", getattr(self, key), "a positive integer")
+        _allow(self.optimizer in OPTIMIZERS, "train.optimizer", self.optimizer, f"one of {', '.join(OPTIMIZERS)}")
+        _allow(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "positive")
+        _allow(self.schedule in SCHEDULES, "train.schedule", self.schedule, f"one of {', '.join(SCHEDULES)}")
+        _allow(self.keep in KEEP, "train.keep", self.keep, f"one of {', '.join(KEEP)}")
+
+
+@dataclass(frozen=True)
+class PredictParams:
+    count: int
+
+    def check(self) -> None:
+        _allow(self.count > 0, "predict.count", self.count, "a positive integer")
+
+
+SECTIONS: dict[str, Any] = {
+    "datasets": list[str],
+    "seed": int,
+    "prepare": PrepareParams,
+    "model": ModelParams,
+    "train": TrainParams,
+    "predict": PredictParams,
+}
+
+
+def _parse_value(key: str, value: Any, expected: Any) -> Any:
+    """Check `value` against a type hint (int, float, str, list[...] or tuple[..., ...])."""
+    origin = get_origin(expected)
+    if origin in (list, tuple):
+        item_type = get_args(expected)[0]
+        _allow(isinstance(value, list), key, value, f"a list of {item_type.__name__}")
+        return origin(_parse_value(key, item, item_type) for item in value)
+    if expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        _allow(ok, key, value, "a number")
+        return float(value)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    _allow(ok, key, value, f"of type {expected.__name__}")
+    return value
+
+
+def _parse_group(name: str, values: Any, cls: type) -> Any:
+    names = [field.name for field in fields(cls)]
+    _allow(isinstance(values, dict), name, values, f"a mapping with keys {', '.join(names)}")
+    unknown = sorted(set(values) - set(names))
+    missing = [key for key in names if key not in values]
+    if unknown:
+        raise ParamsError(f"{PARAMS_FILE}: unknown key {name}.{unknown[0]}; {name} takes {', '.join(names)}")
+    if missing:
+        raise ParamsError(f"{PARAMS_FILE}: missing key {name}.{missing[0]}; add it to params.yaml")
+    group = cls(
+        **{field.name: _parse_value(f"{name}.{field.name}", values[field.name], field.type) for field in fields(cls)}
+    )
+    group.check()
+    return group
+
+
+def parse(raw: Any) -> dict[str, Any]:
+    """Validate the whole of params.yaml's content and return every section, typed."""
+    _allow(isinstance(raw, dict), "params.yaml", raw, "a mapping")
+    unknown = sorted(set(raw) - set(SECTIONS))
+    missing = [name for name in SECTIONS if name not in raw]
+    if unknown:
+        raise ParamsError(f"{PARAMS_FILE}: unknown key {unknown[0]}; it takes {', '.join(SECTIONS)}")
+    if missing:
+        raise ParamsError(f"{PARAMS_FILE}: missing key {missing[0]}; add it to params.yaml")
+    parsed = {}
+    for name, expected in SECTIONS.items():
+        if is_dataclass(expected):
+            parsed[name] = _parse_group(name, raw[name], expected)
+        else:
+            parsed[name] = _parse_value(name, raw[name], expected)
+    datasets = parsed["datasets"]
+    for dataset in datasets:
+        _allow(DATASET_NAME.fullmatch(dataset) is not None, "datasets", dataset, "lower-case letters, digits and _")
+    _allow(len(datasets) == len(set(datasets)) > 0, "datasets", datasets, "a non-empty list of distinct names")
+    return parsed
+
+
+def load(*sections: str, path: Path = PARAMS_FILE) -> tuple[Any, ...]:
+    """Read params.yaml, validate all of it, and return the named sections in order.
+
+    The stages call this with string literals, so a test can check them against dvc.yaml.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ParamsError(f"cannot read {path}: {error}") from None
+    parsed = parse(raw)
+    return tuple(parsed[name] for name in sections)

@@ -1,0 +1,71 @@
+"""Classify the first test images and show them beside their predicted and actual labels.
+
+Reads the model and <prepared>/{X_test,y_test}.npy.
+Writes each prediction (JSON) and the images with their labels (PNG).
+"""
+
+import argparse
+from pathlib import Path
+
+from stages import params
+from stages.common import run, write_json
+from stages.data import find_dataset, load_arrays
+from stages.figures import plot_predictions
+from stages.model import load_model
+
+
+def main(
+    dataset_name: str,
+    prepared: Path,
+    model_path: Path,
+    predictions_path: Path,
+    picture_path: Path,
+    predict: params.PredictParams,
+) -> None:
+    class_names = find_dataset(dataset_name).classes
+    x_test, y_test = load_arrays(prepared, "X_test", "y_test")
+    if predict.count > len(x_test):
+        raise params.ParamsError(
+            f"params.yaml: predict.count = {predict.count} is not allowed; there are only {len(x_test)} test images"
+        )
+    images, labels = x_test[: predict.count], y_test[: predict.count]
+    probabilities = load_model(model_path).predict(images, verbose=0)
+    predictions = [
+        {
+            "index": index,
+            "predicted": class_names[row.argmax()],
+            "probability": round(float(row.max()), 6),
+            "actual": class_names[label],
+            "correct": bool(row.argmax() == label),
+        }
+        for index, (row, label) in enumerate(zip(probabilities, labels, strict=True))
+    ]
+    write_json(predictions_path, predictions)
+    plot_predictions(images, predictions, f"{dataset_name}: first {predict.count} test images", picture_path)
+    correct = sum(prediction["correct"] for prediction in predictions)
+    print(f"{dataset_name}: {correct} of the first {predict.count} test images classified correctly")
+    for prediction in predictions:
+        print(
+            f"  #{prediction['index']}: predicted {prediction['predicted']} ({prediction['probability']:.1%}),"
+            f" actual {prediction['actual']}"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("dataset", help="a dataset named in datasets.yaml")
+    parser.add_argument("prepared", type=Path, help="folder of the prepare stage's arrays")
+    parser.add_argument("model", type=Path, help="the trained model (.keras)")
+    parser.add_argument("predictions", type=Path, help="where to write the predictions (.json)")
+    parser.add_argument("picture", type=Path, help="where to draw the images with their labels (.png)")
+    arguments = parser.parse_args()
+    run(
+        lambda: main(
+            arguments.dataset,
+            arguments.prepared,
+            arguments.model,
+            arguments.predictions,
+            arguments.picture,
+            *params.load("predict"),
+        )
+    )

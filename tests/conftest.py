@@ -1,0 +1,61 @@
+"""Tiny synthetic datasets in the real IDX format, and a catalog that points the stages at them."""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import yaml
+
+from stages.data import IDX_FILES, encode_idx, sha256
+
+CLASS_NAMES = [f"class {label}" for label in range(10)]
+TEST_THREADS = 1
+
+# All tests share one TensorFlow runtime, whose thread counts are fixed when it starts; pin them
+# here to the count the tests' training params ask for, so train.main may set them again.
+tf.config.threading.set_intra_op_parallelism_threads(TEST_THREADS)
+tf.config.threading.set_inter_op_parallelism_threads(TEST_THREADS)
+
+
+def synthetic_idx_files(train_size: int = 120, test_size: int = 30, seed: int = 0) -> dict[str, bytes]:
+    """Random 28x28 images whose labels cycle through all ten classes, as IDX bytes per file name."""
+    rng = np.random.default_rng(seed)
+    arrays = (
+        rng.integers(0, 256, (train_size, 28, 28), dtype=np.uint8),
+        (np.arange(train_size) % 10).astype(np.uint8),
+        rng.integers(0, 256, (test_size, 28, 28), dtype=np.uint8),
+        (np.arange(test_size) % 10).astype(np.uint8),
+    )
+    return {file: encode_idx(array) for file, array in zip(IDX_FILES, arrays, strict=True)}
+
+
+def write_mirror(folder: Path, files: dict[str, bytes], gzipped: bool = False) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, raw in files.items():
+        if gzipped:
+            (folder / f"{file}.gz").write_bytes(gzip.compress(raw, mtime=0))
+        else:
+            (folder / file).write_bytes(raw)
+
+
+def write_catalog(path: Path, mirrors: dict[str, Path], checksums: dict[str, str]) -> None:
+    """A datasets.yaml with no Keras loader, so the stages read the given mirror folders."""
+    catalog = {
+        name: {"keras": None, "mirror": {"dir": str(mirror)}, "classes": CLASS_NAMES, "sha256": checksums}
+        for name, mirror in mirrors.items()
+    }
+    path.write_text(yaml.safe_dump(catalog))
+
+
+@pytest.fixture
+def synthetic_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder holding datasets.yaml for one synthetic dataset, `tiny`, mirrored in mirror/."""
+    files = synthetic_idx_files()
+    write_mirror(tmp_path / "mirror", files)
+    write_catalog(
+        tmp_path / "datasets.yaml", {"tiny": tmp_path / "mirror"}, {file: sha256(raw) for file, raw in files.items()}
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

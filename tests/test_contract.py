@@ -1,0 +1,91 @@
+"""dvc.yaml agrees with the code: each stage runs its module, declares exactly the params it reads
+and depends on exactly the modules it imports."""
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import params
+
+PIPELINE = yaml.safe_load(Path("dvc.yaml").read_text())
+STAGES = PIPELINE["stages"]
+
+
+def module_path(module: str) -> Path:
+    return Path(*module.split(".")).with_suffix(".py")
+
+
+def stage_imports(path: Path) -> set[str]:
+    """The stages.* modules a module imports directly."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "stages":
+            found |= {f"stages.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("stages."):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("stages.")}
+    return found
+
+
+def code_closure(module: str) -> set[str]:
+    """The module and every stages.* module it imports, directly or not."""
+    seen, pending = set(), [module]
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen.add(current)
+            pending.extend(stage_imports(module_path(current)))
+    return seen
+
+
+def calls(path: Path, name: str) -> list[ast.Call]:
+    return [
+        node
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and (getattr(node.func, "attr", None) == name or getattr(node.func, "id", None) == name)
+    ]
+
+
+def params_read(path: Path) -> set[str]:
+    """The sections named in the module's params.load(...) calls."""
+    return {
+        argument.value for call in calls(path, "load") for argument in call.args if isinstance(argument, ast.Constant)
+    }
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_runs_its_own_module_once_per_dataset(name):
+    assert STAGES[name]["matrix"] == {"dataset": "${datasets}"}
+    assert STAGES[name]["cmd"].startswith(f"python -m stages.{name} ")
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_declares_exactly_the_params_it_reads(name):
+    assert set(STAGES[name].get("params", [])) == params_read(module_path(f"stages.{name}"))
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_depends_on_exactly_the_code_it_runs(name):
+    declared = {dependency for dependency in STAGES[name]["deps"] if dependency.endswith(".py")}
+    assert declared == {str(module_path(module)) for module in code_closure(f"stages.{name}")}
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_stage_that_reads_the_catalog_depends_on_it(name):
+    reads_catalog = bool(calls(module_path(f"stages.{name}"), "find_dataset"))
+    assert ("datasets.yaml" in STAGES[name]["deps"]) == reads_catalog
+
+
+def test_every_params_section_is_used():
+    declared = {section for stage in STAGES.values() for section in stage.get("params", [])}
+    assert declared | {"datasets"} == set(params.SECTIONS)
+
+
+def test_top_level_plots_cover_every_dataset():
+    (datasets,) = params.load("datasets")
+    plotted = {file.split("/")[1] for plot in PIPELINE["plots"] for spec in plot.values() for file in spec["y"]}
+    assert plotted == set(datasets)

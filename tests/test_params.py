@@ -1,0 +1,81 @@
+"""params.yaml: the project's own file parses; every kind of bad value is refused by name."""
+
+import copy
+
+import pytest
+import yaml
+
+from stages import params
+
+GOOD = yaml.safe_load(params.PARAMS_FILE.read_text())
+
+
+def test_project_params_parse_to_typed_groups():
+    parsed = params.parse(GOOD)
+    assert parsed["model"].hidden_units == (200, 100)
+    assert parsed["train"].epochs == 60
+    assert parsed["prepare"].validation_size == 6000
+
+
+DELETE = object()
+
+
+def with_change(path: str, value):
+    changed = copy.deepcopy(GOOD)
+    *parents, key = path.split(".")
+    group = changed
+    for parent in parents:
+        group = group[parent]
+    if value is DELETE:
+        del group[key]
+    else:
+        group[key] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("train.epochs", 0, "train.epochs = 0 is not allowed"),
+        ("train.epochs", -3, "train.epochs = -3"),
+        ("train.epochs", "60", "train.epochs = '60' .* of type int"),
+        ("train.epochs", True, "train.epochs = True"),
+        ("train.batch_size", 0, "train.batch_size = 0"),
+        ("train.learning_rate", 0, "train.learning_rate = 0.0"),
+        ("train.optimizer", "adagrad", "train.optimizer = 'adagrad' .* one of adam, adamw, sgd, rmsprop"),
+        ("train.schedule", "step", "train.schedule = 'step'"),
+        ("train.keep", "first", "train.keep = 'first'"),
+        ("train.threads", DELETE, "missing key train.threads"),
+        ("train.momentum", 0.9, "unknown key train.momentum"),
+        ("model.hidden_units", [], r"model.hidden_units = \[\] .* non-empty list"),
+        ("model.hidden_units", [200, 0], r"model.hidden_units = \[200, 0\]"),
+        ("model.hidden_units", [200.5], "model.hidden_units = 200.5"),
+        ("model.hidden_units", 200, "model.hidden_units = 200 .* a list of int"),
+        ("model.activation", "swish2", "model.activation = 'swish2'"),
+        ("model.dropout", 1.0, "model.dropout = 1.0"),
+        ("prepare.validation_size", 0, "prepare.validation_size = 0"),
+        ("predict.count", 0, "predict.count = 0"),
+        ("seed", 1.5, "seed = 1.5"),
+        ("datasets", ["../x"], "datasets = '../x'"),
+        ("datasets", [], r"datasets = \[\]"),
+        ("datasets", ["mnist", "mnist"], "distinct"),
+        ("extra", 1, "unknown key extra"),
+        ("predict", DELETE, "missing key predict"),
+    ],
+)
+def test_bad_value_is_refused_naming_the_key(path, value, message):
+    with pytest.raises(params.ParamsError, match=message):
+        params.parse(with_change(path, value))
+
+
+def test_load_returns_the_sections_asked_for(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(with_change("seed", 7)))
+    seed, predict = params.load("seed", "predict", path=path)
+    assert seed == 7
+    assert predict == params.PredictParams(count=5)
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    with pytest.raises(params.ParamsError, match="cannot read"):
+        params.load("seed", path=tmp_path / "missing.yaml")
