@@ -52,7 +52,7 @@ def plot_predictions(images: np.ndarray, predictions: list[dict], title: str, pa
         axis.imshow(image, cmap="binary")
         axis.set_axis_off()
         axis.set_title(
-            f"predicted: {prediction['predicted']}\n({prediction['probability']:.1%})\nactual: {prediction['actual']}",
+            f"predicted {prediction['predicted']} ({prediction['probability']:.0%})\nactual {prediction['actual']}",
             color="green" if prediction["correct"] else "red",
             fontsize=9,
         )

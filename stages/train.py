@@ -75,7 +75,7 @@ def main(
     validation_accuracy = fitted.history["val_accuracy"]
     kept = int(np.argmax(validation_accuracy)) if train.keep == "best" else train.epochs - 1
     print(
-        f"{prepared.name}: trained {train.epochs} epochs in {seconds:.0f} s; kept epoch {kept + 1} "
+        f"{prepared.name}: trained {train.epochs} epochs in {seconds:.1f} s; kept epoch {kept + 1} "
         f"(validation accuracy {validation_accuracy[kept]:.4f}); saved {model_path}"
     )
 
