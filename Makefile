@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all setup repro test
+.PHONY: all setup repro test bench
 
 all: repro
 
@@ -24,3 +24,7 @@ test: $(VENV)/.installed
 	ruff format --check .
 	ruff check .
 	pytest
+
+# Not part of the tests: a few minutes of timing, written to reports/bench.json.
+bench: repro
+	python bench/run.py

@@ -1,0 +1,218 @@
+"""The speed benchmark: the pipeline's train stage (B) against the plain Keras recipe (A), side by side.
+
+Run from the project root after `make` (it reads data/prepared/): `make bench`. In one run it measures
+  - the machine's large-matmul GFLOP/s;
+  - A and B alternating, A B A B ..., a few epochs each on MNIST with params.yaml's settings;
+  - `dvc repro` of both datasets from a clean copy of the project, against the reference script
+    doing the same training for both datasets, the peak memory of each stage, and a no-op `dvc repro`.
+Writes reports/bench.json and prints a Markdown table for the README.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+DATASET = "mnist"
+# Multiply-adds of one training image through 784-200-100-10, forward and backward (about 3x forward).
+FLOPS_PER_TRAINING_IMAGE = 3 * 2 * (784 * 200 + 200 * 100 + 100 * 10)
+MATMUL_SIZE = 2048
+
+
+def python(*arguments: str, cwd: Path = PROJECT) -> str:
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    result = subprocess.run([sys.executable, *arguments], cwd=cwd, env=environment, capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"benchmark step failed: {' '.join(arguments)}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def matmul_gflops(threads: int) -> float:
+    code = f"""
+import time, tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads({threads})
+a = tf.random.uniform(({MATMUL_SIZE}, {MATMUL_SIZE}))
+tf.linalg.matmul(a, a).numpy()
+started = time.perf_counter()
+for _ in range(20):
+    product = tf.linalg.matmul(a, a)
+product.numpy()
+print(20 * 2 * {MATMUL_SIZE} ** 3 / (time.perf_counter() - started) / 1e9)
+"""
+    return float(python("-c", code).strip().splitlines()[-1])
+
+
+def run_reference(prepared: Path, workdir: Path, epochs: int | None = None) -> dict:
+    """The reference script on one dataset; with no `epochs`, as many as params.yaml says."""
+    extra = ["--epochs", str(epochs)] if epochs else []
+    return json.loads(python(str(PROJECT / "bench" / "reference.py"), str(prepared), *extra, cwd=workdir))
+
+
+def run_ours(prepared: Path, workdir: Path) -> dict:
+    output = python("-m", "stages.train", str(prepared), "model.keras", "history.csv", "curves.png", cwd=workdir)
+    fit_seconds = float(output.split(" epochs in ")[1].split(" s;")[0])
+    last = (workdir / "history.csv").read_text().strip().splitlines()[-1].split(",")
+    return {"fit_seconds": fit_seconds, "val_accuracy": float(last[-1])}
+
+
+def with_epochs(epochs: int) -> dict:
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    params["train"]["epochs"] = epochs
+    return params
+
+
+def train_pairs(pairs: int, epochs: int) -> dict:
+    prepared = PROJECT / "data" / "prepared" / DATASET
+    if not prepared.is_dir():
+        sys.exit(f"{prepared} is missing: run `make` first")
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        (workdir / "params.yaml").write_text(yaml.safe_dump(with_epochs(epochs)))
+        shutil.copy(PROJECT / "datasets.yaml", workdir)
+        reference, ours = [], []
+        for pair in range(pairs):
+            reference.append(run_reference(prepared, workdir, epochs))
+            ours.append(run_ours(prepared, workdir))
+            print(
+                f"pair {pair + 1}: A {reference[-1]['fit_seconds'] / epochs:.2f} s/epoch, "
+                f"B {ours[-1]['fit_seconds'] / epochs:.2f} s/epoch",
+                flush=True,
+            )
+    ratios = [b["fit_seconds"] / a["fit_seconds"] for a, b in zip(reference, ours, strict=True)]
+    train_images = 54000
+    a_epoch = statistics.median(run["fit_seconds"] for run in reference) / epochs
+    b_epoch = statistics.median(run["fit_seconds"] for run in ours) / epochs
+    return {
+        "dataset": DATASET,
+        "epochs_per_run": epochs,
+        "pairs": pairs,
+        "reference_seconds_per_epoch": round(a_epoch, 3),
+        "ours_seconds_per_epoch": round(b_epoch, 3),
+        "ratio_median": round(statistics.median(ratios), 3),
+        "ratio_min": round(min(ratios), 3),
+        "ratio_max": round(max(ratios), 3),
+        "reference_images_per_second": round(train_images / a_epoch),
+        "ours_images_per_second": round(train_images / b_epoch),
+        "reference_gflops": round(FLOPS_PER_TRAINING_IMAGE * train_images / a_epoch / 1e9, 1),
+        "ours_gflops": round(FLOPS_PER_TRAINING_IMAGE * train_images / b_epoch / 1e9, 1),
+        "reference_val_accuracy": [round(run["val_accuracy"], 4) for run in reference],
+        "ours_val_accuracy": [round(run["val_accuracy"], 4) for run in ours],
+    }
+
+
+class PeakMemory(threading.Thread):
+    """Samples the resident memory of every `python -m stages.<stage>` process under a parent."""
+
+    def __init__(self, parent: int):
+        super().__init__(daemon=True)
+        self.parent, self.peaks, self.done = psutil.Process(parent), {}, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                children = self.parent.children(recursive=True)
+            except psutil.NoSuchProcess:
+                return
+            for child in children:
+                try:
+                    command = child.cmdline()
+                    if "-m" in command and command[command.index("-m") + 1].startswith("stages."):
+                        stage = f"{command[command.index('-m') + 1].removeprefix('stages.')}@{self.dataset(command)}"
+                        self.peaks[stage] = max(self.peaks.get(stage, 0), child.memory_info().rss)
+                except (psutil.NoSuchProcess, psutil.AccessDenied, IndexError, StopIteration):
+                    pass
+            time.sleep(0.05)
+
+    @staticmethod
+    def dataset(command: list[str]) -> str:
+        return next(
+            part.split("/")[-1].removesuffix(".keras") for part in command if part.startswith(("data/", "models/"))
+        )
+
+
+def end_to_end() -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "project"
+        files = subprocess.run(["git", "ls-files"], cwd=PROJECT, capture_output=True, text=True, check=True).stdout
+        for name in files.split():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / name, copy / name)
+        if (PROJECT / "mirrors").is_dir():
+            (copy / "mirrors").symlink_to(PROJECT / "mirrors")
+        subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
+        environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        dvc = [sys.executable, "-m", "dvc", "repro"]
+        started = time.perf_counter()
+        process = subprocess.Popen(dvc, cwd=copy, env=environment, stdout=subprocess.DEVNULL)
+        memory = PeakMemory(process.pid)
+        memory.start()
+        if process.wait():
+            sys.exit("dvc repro failed in the benchmark's copy of the project")
+        memory.done.set()
+        repro_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        subprocess.run(dvc, cwd=copy, env=environment, stdout=subprocess.DEVNULL, check=True)
+        noop_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        for dataset in yaml.safe_load((PROJECT / "params.yaml").read_text())["datasets"]:
+            run_reference(copy / "data" / "prepared" / dataset, copy)
+        reference_seconds = time.perf_counter() - started
+    return {
+        "dvc_repro_seconds": round(repro_seconds, 1),
+        "reference_seconds": round(reference_seconds, 1),
+        "ratio": round(repro_seconds / reference_seconds, 3),
+        "noop_dvc_repro_seconds": round(noop_seconds, 2),
+        "peak_memory_mib": {stage: round(peak / 2**20) for stage, peak in sorted(memory.peaks.items())},
+    }
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    versions = python("-c", "import tensorflow, keras; print(tensorflow.__version__, keras.__version__)").split()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "tensorflow": versions[0],
+        "keras": versions[1],
+    }
+
+
+def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
+    threads = yaml.safe_load((PROJECT / "params.yaml").read_text())["train"]["threads"]
+    results = {"machine": machine(), "matmul_gflops": round(matmul_gflops(threads), 1)}
+    print(f"machine: {results['machine']}; large matmul {results['matmul_gflops']} GFLOP/s", flush=True)
+    results["train"] = train_pairs(pairs, epochs)
+    results["train"]["ours_fraction_of_matmul"] = round(results["train"]["ours_gflops"] / results["matmul_gflops"], 3)
+    if not skip_end_to_end:
+        results["end_to_end"] = end_to_end()
+    (PROJECT / "reports" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pairs", type=int, default=3, help="A/B pairs of training runs")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of each training run")
+    parser.add_argument("--skip-end-to-end", action="store_true", help="only the training pairs")
+    arguments = parser.parse_args()
+    main(arguments.pairs, arguments.epochs, arguments.skip_end_to_end)
