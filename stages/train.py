@@ -49,7 +49,7 @@ def main(
         train.learning_rate,
         train.schedule,
         train.epochs * steps_per_epoch,
-        train.steps_per_execution,
+        min(train.steps_per_execution, steps_per_epoch),
     )
     callbacks = []
     if train.keep == "best":
