@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all setup repro test bench
+.PHONY: all setup repro test reproduced bench
 
 all: repro
 
@@ -24,6 +24,10 @@ test: $(VENV)/.installed
 	ruff format --check .
 	ruff check .
 	pytest
+
+# After `make` in a clean clone: did the run reproduce the committed metrics and data?
+reproduced: $(VENV)/.installed
+	python .ci/check_reproduced.py
 
 # Not part of the tests: a few minutes of timing, written to reports/bench.json.
 bench: repro
