@@ -1,11 +1,13 @@
 """Measure the trained model on the 10,000 test images: loss, accuracy, per-class accuracy, confusion.
 
 Reads the model and <prepared>/{X_test,y_test}.npy.
-Writes test loss and accuracy (JSON), accuracy per class (CSV), every test image's actual and
-predicted class (CSV, for DVC's confusion plot) and the confusion matrix as a picture (PNG).
+Writes test loss and accuracy (JSON), a fingerprint of the model's weights (JSON), accuracy per class
+(CSV), every test image's actual and predicted class (CSV, for DVC's confusion plot) and the
+confusion matrix as a picture (PNG).
 """
 
 import argparse
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +20,24 @@ from stages.model import load_model
 BATCH_SIZE = 1000  # inference only: any size gives the same predictions, larger is faster
 
 
+def weights_fingerprint(weights: list[np.ndarray]) -> str:
+    """SHA-256 over every weight array's shape and bytes, in layer order: equal exactly when the weights are.
+
+    The .keras file cannot show this, since Keras writes the save time into it.
+    """
+    digest = hashlib.sha256()
+    for array in weights:
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 def main(
     dataset_name: str,
     prepared: Path,
     model_path: Path,
     metrics_path: Path,
+    fingerprint_path: Path,
     per_class_path: Path,
     predictions_path: Path,
     confusion_path: Path,
@@ -36,6 +51,10 @@ def main(
     np.add.at(confusion, (y_test, predicted), 1)
     per_class = np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)
     write_json(metrics_path, {"test": {"loss": round(float(loss), 6), "accuracy": round(float(accuracy), 6)}})
+    write_json(
+        fingerprint_path,
+        {"weights_sha256": weights_fingerprint(model.get_weights()), "parameters": model.count_params()},
+    )
     write_csv(
         per_class_path,
         ("class", "accuracy"),
@@ -56,6 +75,7 @@ if __name__ == "__main__":
     parser.add_argument("prepared", type=Path, help="folder of the prepare stage's arrays")
     parser.add_argument("model", type=Path, help="the trained model (.keras)")
     parser.add_argument("metrics", type=Path, help="where to write test loss and accuracy (.json)")
+    parser.add_argument("fingerprint", type=Path, help="where to write the weights' SHA-256 (.json)")
     parser.add_argument("per_class", type=Path, help="where to write the accuracy of each class (.csv)")
     parser.add_argument("predictions", type=Path, help="where to write actual and predicted classes (.csv)")
     parser.add_argument("confusion", type=Path, help="where to draw the confusion matrix (.png)")
@@ -66,6 +86,7 @@ if __name__ == "__main__":
             arguments.prepared,
             arguments.model,
             arguments.metrics,
+            arguments.fingerprint,
             arguments.per_class,
             arguments.predictions,
             arguments.confusion,

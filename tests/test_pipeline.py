@@ -76,6 +76,7 @@ def test_every_declared_output_has_its_shape_and_schema(project, dataset):
     assert [row["epoch"] for row in history] == ["1", "2"]
     metrics = json.loads((reports / "metrics.json").read_text())
     assert set(metrics["test"]) == {"loss", "accuracy"}
+    assert len(json.loads((reports / "model.json").read_text())["weights_sha256"]) == 64
     assert len(list(csv.DictReader((reports / "per_class_accuracy.csv").open()))) == 10
     assert len(list(csv.DictReader((reports / "test_predictions.csv").open()))) == 30
     assert len(json.loads((reports / "predictions.json").read_text())) == 3

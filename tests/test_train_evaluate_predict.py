@@ -66,6 +66,9 @@ def test_training_is_deterministic(trained):
     train.main(trained / "prepared", trained / "again.keras", reports / "h.csv", reports / "c.png", 0, MODEL, TRAIN)
     second = keras.saving.load_model(trained / "again.keras").get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert evaluate.weights_fingerprint(first) == evaluate.weights_fingerprint(second)
+    first[0][0, 0] += 1e-7
+    assert evaluate.weights_fingerprint(first) != evaluate.weights_fingerprint(second)
     assert (reports / "h.csv").read_text() == (trained / "reports" / "history.csv").read_text()
 
 
@@ -76,6 +79,7 @@ def test_evaluate_writes_metrics_per_class_predictions_and_confusion(trained):
         trained / "prepared",
         trained / "model.keras",
         reports / "metrics.json",
+        reports / "model.json",
         reports / "per_class.csv",
         reports / "test_predictions.csv",
         reports / "confusion.png",
@@ -83,6 +87,12 @@ def test_evaluate_writes_metrics_per_class_predictions_and_confusion(trained):
     metrics = json.loads((reports / "metrics.json").read_text())
     assert set(metrics) == {"test"}
     assert 0 <= metrics["test"]["accuracy"] <= 1 and metrics["test"]["loss"] > 0
+    model = keras.saving.load_model(trained / "model.keras")
+    fingerprint = json.loads((reports / "model.json").read_text())
+    assert fingerprint == {
+        "weights_sha256": evaluate.weights_fingerprint(model.get_weights()),
+        "parameters": model.count_params(),
+    }
     per_class = list(csv.DictReader((reports / "per_class.csv").open()))
     assert [row["class"] for row in per_class] == [f"class {label}" for label in range(10)]
     assert all(0 <= float(row["accuracy"]) <= 1 for row in per_class)
