@@ -38,13 +38,14 @@ def data_problems() -> list[str]:
     committed = yaml.safe_load(output("git", "show", "HEAD:dvc.lock"))["stages"]
     with open("dvc.lock") as file:
         current = yaml.safe_load(file)["stages"]
-    return [
-        f"{stage}: {out['path']} hashes {out['md5']}, committed {committed[stage]['outs'][index]['md5']}"
-        for stage in committed
-        if stage.startswith(EXACT_STAGES)
-        for index, out in enumerate(current.get(stage, {}).get("outs", [{"path": "(missing)", "md5": None}]))
-        if out["md5"] != committed[stage]["outs"][index]["md5"]
-    ]
+    problems = []
+    for stage, entry in committed.items():
+        if stage.startswith(EXACT_STAGES):
+            expected = [(out["path"], out["md5"]) for out in entry["outs"]]
+            actual = [(out["path"], out["md5"]) for out in current.get(stage, {}).get("outs", [])]
+            if actual != expected:
+                problems.append(f"{stage}: outputs hash {actual or 'missing'}, committed {expected}")
+    return problems
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ Run from the project root after `make` (it reads data/prepared/): `make bench`. 
   - A and B alternating, A B A B ..., on MNIST with params.yaml's settings, time per epoch;
   - `dvc repro` of both datasets from a clean copy of the project, against the reference script
     doing the same training for both datasets, the peak memory of each stage, and a no-op `dvc repro`.
-Writes reports/bench.json and prints a Markdown table for the README.
+Writes reports/bench.json and prints it.
 """
 
 import argparse
