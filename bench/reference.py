@@ -1,7 +1,7 @@
 """The plain lesson recipe, standalone: what the benchmark holds the pipeline's train stage against.
 
 Same prepared arrays, layers, optimizer, learning rate, batch size and seed as params.yaml, but
-`model.fit` with Keras's defaults: no steps_per_execution, no thread or determinism settings.
+`model.fit` with Keras's defaults: no whole-epoch loop, no XLA, no thread or determinism settings.
 Usage: python bench/reference.py PREPARED_DIR [--epochs N]. Prints one JSON line of results.
 """
 

@@ -60,11 +60,11 @@ class TrainParams:
     learning_rate: float
     schedule: str
     keep: str
-    steps_per_execution: int
+    jit_compile: bool
     threads: int
 
     def check(self) -> None:
-        for key in ("epochs", "batch_size", "steps_per_execution", "threads"):
+        for key in ("epochs", "batch_size", "threads"):
             _allow(getattr(self, key) > 0, f"train.{key}", getattr(self, key), "a positive integer")
         _allow(self.optimizer in OPTIMIZERS, "train.optimizer", self.optimizer, f"one of {', '.join(OPTIMIZERS)}")
         _allow(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "positive")

@@ -5,7 +5,6 @@ Writes the model (.keras), the per-epoch history (CSV) and its loss and accuracy
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from stages import params
 from stages.common import atomic_path, run, write_csv
 from stages.data import NUM_CLASSES, load_arrays
 from stages.figures import plot_history
-from stages.model import build_model, compile_model, make_deterministic
+from stages.model import WholeEpochs, build_model, compile_model, make_deterministic
 
 HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -42,15 +41,9 @@ def main(
     make_deterministic(seed, train.threads)
     x_train, y_train, x_valid, y_valid = load_arrays(prepared, "X_train", "y_train", "X_valid", "y_valid")
     classifier = build_model(x_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
+    trainer = WholeEpochs(classifier, train.batch_size, train.jit_compile)
     steps_per_epoch = -(-len(x_train) // train.batch_size)
-    compile_model(
-        classifier,
-        train.optimizer,
-        train.learning_rate,
-        train.schedule,
-        train.epochs * steps_per_epoch,
-        min(train.steps_per_execution, steps_per_epoch),
-    )
+    compile_model(trainer, train.optimizer, train.learning_rate, train.schedule, train.epochs * steps_per_epoch)
     callbacks = []
     if train.keep == "best":
         # Patience of all epochs: never stop early, only restore the best epoch's weights at the end.
@@ -58,14 +51,16 @@ def main(
             keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=train.epochs, restore_best_weights=True)
         )
     started = time.perf_counter()
-    fitted = classifier.fit(
+    fitted = trainer.fit(
         x_train,
         y_train,
-        batch_size=train.batch_size,
+        batch_size=len(x_train),
+        shuffle=False,
         epochs=train.epochs,
         validation_data=(x_valid, y_valid),
+        validation_batch_size=len(x_valid),
         callbacks=callbacks,
-        verbose=1 if sys.stdout.isatty() else 2,
+        verbose=2,
     )
     seconds = time.perf_counter() - started
     with atomic_path(model_path) as temporary:

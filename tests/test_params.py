@@ -45,6 +45,7 @@ def with_change(path: str, value):
         ("train.optimizer", "adagrad", "train.optimizer = 'adagrad' .* one of adam, adamw, sgd, rmsprop"),
         ("train.schedule", "step", "train.schedule = 'step'"),
         ("train.keep", "first", "train.keep = 'first'"),
+        ("train.jit_compile", "yes", "train.jit_compile = 'yes' .* of type bool"),
         ("train.threads", DELETE, "missing key train.threads"),
         ("train.momentum", 0.9, "unknown key train.momentum"),
         ("model.hidden_units", [], r"model.hidden_units = \[\] .* non-empty list"),

@@ -20,7 +20,7 @@ DATASETS = ("mnist", "fashion_mnist")
 TINY = {
     "prepare": {"validation_size": 20},
     "model": {"hidden_units": [16, 8]},
-    "train": {"epochs": 2, "batch_size": 32, "steps_per_execution": 2, "threads": 1},
+    "train": {"epochs": 2, "batch_size": 32, "threads": 1},
     "predict": {"count": 3},
 }
 

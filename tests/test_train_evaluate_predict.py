@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from stages import download, evaluate, predict, prepare, train
-from stages.model import build_model
+from stages.model import WholeEpochs, build_model, compile_model
 from stages.params import ModelParams, ParamsError, PredictParams, PrepareParams, TrainParams
 from tests.conftest import TEST_THREADS
 
@@ -21,7 +21,7 @@ TRAIN = TrainParams(
     learning_rate=0.01,
     schedule="cosine",
     keep="best",
-    steps_per_execution=2,
+    jit_compile=True,
     threads=TEST_THREADS,
 )
 
@@ -49,6 +49,30 @@ def test_build_model_has_the_lessons_layers():
     assert [layer.units for layer in dense] == [200, 100, 10]
     assert isinstance(model.layers[1], keras.layers.Flatten)
     assert model.count_params() == 784 * 200 + 200 + 200 * 100 + 100 + 100 * 10 + 10
+
+
+def fit_whole_epochs(jit_compile: bool, epochs: int = 2, dropout: float = 0.2) -> WholeEpochs:
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((100, 28, 28), dtype=np.float32), np.arange(100) % 10
+    trainer = WholeEpochs(build_model((28, 28), 10, (16,), "relu", dropout), 32, jit_compile)
+    compile_model(trainer, "adam", 0.01, "constant", total_steps=0)
+    trainer.fit(x, y, batch_size=len(x), shuffle=False, epochs=epochs, verbose=0)
+    return trainer
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_whole_epochs_update_once_per_minibatch(jit_compile):
+    trainer = fit_whole_epochs(jit_compile, epochs=2)
+    assert int(trainer.optimizer.iterations) == 2 * 4  # 100 images in minibatches of 32: 4 per epoch
+    assert trainer.history.history["loss"][1] < trainer.history.history["loss"][0]
+
+
+def test_whole_epochs_compute_the_same_with_and_without_xla():
+    # Without dropout: XLA draws dropout masks from its own Philox stream.
+    graph, xla = fit_whole_epochs(jit_compile=False, dropout=0), fit_whole_epochs(jit_compile=True, dropout=0)
+    for a, b in zip(graph.classifier.get_weights(), xla.classifier.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def test_train_writes_model_history_and_curves(trained):
