@@ -219,8 +219,8 @@ def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=3, help="A/B pairs of training runs")
-    parser.add_argument("--epochs", type=int, default=4, help="epochs of the longer training run of each side")
+    parser.add_argument("--pairs", type=int, default=5, help="A/B pairs of training runs")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of the longer training run of each side")
     parser.add_argument("--skip-end-to-end", action="store_true", help="only the training pairs")
     arguments = parser.parse_args()
     main(arguments.pairs, arguments.epochs, arguments.skip_end_to_end)

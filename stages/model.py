@@ -16,9 +16,13 @@ OPTIMIZERS = {
 
 
 def make_deterministic(seed: int, threads: int) -> None:
-    """Same seed, data and thread count: same weights. Call before TensorFlow runs anything."""
+    """Same seed, data and thread count: same weights. Call before TensorFlow runs anything.
+
+    Ops run one at a time, each on `threads` threads: a dense network has nothing to run side by side, and a
+    second op thread stalled XLA for seconds at a time.
+    """
     tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
 
@@ -49,6 +53,7 @@ class WholeEpochs(keras.Model):
         self.batch_size = batch_size
         self.shuffle_seed = keras.random.SeedGenerator()
         self.minibatch_step = tf.function(super().train_step, jit_compile=jit_compile)
+        self.build(classifier.input_shape)
 
     def call(self, inputs, training=False):
         return self.classifier(inputs, training=training)

@@ -1,18 +1,17 @@
 """Build, compile and fit the dense classifier on a prepared dataset, validating on its held-out set.
 
 Reads <prepared>/{X_train,y_train,X_valid,y_valid}.npy.
-Writes the model (.keras), the per-epoch history (CSV) and its loss and accuracy curves (PNG).
+Writes the model (.keras), the per-epoch history (CSV), its loss and accuracy curves (PNG) and the
+environment that trained it (JSON). A killed run, started again, resumes after its last complete epoch.
 """
 
 import argparse
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
-
-from stages import params
-from stages.common import atomic_path, run, write_csv
+from stages import environment, params
+from stages.checkpoints import EpochCheckpoints, run_key
+from stages.common import atomic_path, run, write_csv, write_json
 from stages.data import NUM_CLASSES, load_arrays
 from stages.figures import plot_history
 from stages.model import WholeEpochs, build_model, compile_model, make_deterministic
@@ -34,44 +33,48 @@ def main(
     model_path: Path,
     history_path: Path,
     curves_path: Path,
+    environment_path: Path,
+    checkpoints_root: Path,
     seed: int,
     model: params.ModelParams,
     train: params.TrainParams,
 ) -> None:
     make_deterministic(seed, train.threads)
-    x_train, y_train, x_valid, y_valid = load_arrays(prepared, "X_train", "y_train", "X_valid", "y_valid")
+    arrays = load_arrays(prepared, "X_train", "y_train", "X_valid", "y_valid")
+    x_train, y_train, x_valid, y_valid = arrays
     classifier = build_model(x_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
     trainer = WholeEpochs(classifier, train.batch_size, train.jit_compile)
     steps_per_epoch = -(-len(x_train) // train.batch_size)
     compile_model(trainer, train.optimizer, train.learning_rate, train.schedule, train.epochs * steps_per_epoch)
-    callbacks = []
-    if train.keep == "best":
-        # Patience of all epochs: never stop early, only restore the best epoch's weights at the end.
-        callbacks.append(
-            keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=train.epochs, restore_best_weights=True)
-        )
+    checkpoints = EpochCheckpoints(checkpoints_root, run_key(seed, model, train, arrays))
+    done = checkpoints.restore(trainer)
+    if done:
+        print(f"{prepared.name}: resuming after epoch {done} of {train.epochs}, saved in {checkpoints.folder}")
     started = time.perf_counter()
-    fitted = trainer.fit(
+    trainer.fit(
         x_train,
         y_train,
         batch_size=len(x_train),
         shuffle=False,
+        initial_epoch=done,
         epochs=train.epochs,
         validation_data=(x_valid, y_valid),
         validation_batch_size=len(x_valid),
-        callbacks=callbacks,
+        callbacks=[checkpoints],
         verbose=2,
     )
     seconds = time.perf_counter() - started
+    kept = checkpoints.best_epoch() if train.keep == "best" else train.epochs
+    trainer.load_weights(checkpoints.weights(kept))
     with atomic_path(model_path) as temporary:
         classifier.save(temporary)
-    write_history(fitted.history, history_path)
-    plot_history(fitted.history, prepared.name, curves_path)
-    validation_accuracy = fitted.history["val_accuracy"]
-    kept = int(np.argmax(validation_accuracy)) if train.keep == "best" else train.epochs - 1
+    write_history(checkpoints.history, history_path)
+    plot_history(checkpoints.history, prepared.name, curves_path)
+    write_json(environment_path, environment.describe(train.jit_compile))
+    checkpoints.finish()
     print(
-        f"{prepared.name}: trained {train.epochs} epochs in {seconds:.1f} s; kept epoch {kept + 1} "
-        f"(validation accuracy {validation_accuracy[kept]:.4f}); saved {model_path}"
+        f"{prepared.name}: trained {train.epochs - done} epochs in {seconds:.1f} s; kept epoch {kept} "
+        f"(validation accuracy {checkpoints.history['val_accuracy'][kept - 1]:.4f}); saved {model_path}"
     )
 
 
@@ -81,6 +84,8 @@ if __name__ == "__main__":
     parser.add_argument("model", type=Path, help="where to save the trained model (.keras)")
     parser.add_argument("history", type=Path, help="where to write the per-epoch history (.csv)")
     parser.add_argument("curves", type=Path, help="where to draw the loss and accuracy curves (.png)")
+    parser.add_argument("environment", type=Path, help="where to record versions, CPU and settings (.json)")
+    parser.add_argument("checkpoints", type=Path, help="where to keep each epoch's state until the run ends")
     arguments = parser.parse_args()
     run(
         lambda: main(
@@ -88,6 +93,8 @@ if __name__ == "__main__":
             arguments.model,
             arguments.history,
             arguments.curves,
+            arguments.environment,
+            arguments.checkpoints,
             *params.load("seed", "model", "train"),
         )
     )

@@ -2,16 +2,27 @@
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+import yaml
 
 from stages import download, evaluate, predict, prepare, train
+from stages.data import sha256
 from stages.model import WholeEpochs, build_model, compile_model
 from stages.params import ModelParams, ParamsError, PredictParams, PrepareParams, TrainParams
-from tests.conftest import TEST_THREADS
+from tests.conftest import TEST_THREADS, synthetic_idx_files, write_catalog, write_mirror
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 MODEL = ModelParams(hidden_units=(16, 8), activation="relu", dropout=0.1)
 TRAIN = TrainParams(
@@ -36,6 +47,8 @@ def trained(synthetic_project: Path) -> Path:
         synthetic_project / "model.keras",
         reports / "history.csv",
         reports / "curves.png",
+        reports / "environment.json",
+        synthetic_project / "checkpoints",
         seed=0,
         model=MODEL,
         train=TRAIN,
@@ -82,12 +95,26 @@ def test_train_writes_model_history_and_curves(trained):
     assert [row["epoch"] for row in rows] == ["1", "2"]
     assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
     assert (trained / "reports" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    environment = json.loads((trained / "reports" / "environment.json").read_text())
+    assert environment["tensorflow"] == tf.__version__ and environment["keras"] == keras.__version__
+    assert environment["threads"] == {"intra_op": TEST_THREADS, "inter_op": 1} and environment["xla"] is True
+    assert not (trained / "checkpoints").exists()  # removed once the outputs are written
 
 
 def test_training_is_deterministic(trained):
     first = keras.saving.load_model(trained / "model.keras").get_weights()
     reports = trained / "again"
-    train.main(trained / "prepared", trained / "again.keras", reports / "h.csv", reports / "c.png", 0, MODEL, TRAIN)
+    train.main(
+        trained / "prepared",
+        trained / "again.keras",
+        reports / "h.csv",
+        reports / "c.png",
+        reports / "e.json",
+        trained / "checkpoints",
+        0,
+        MODEL,
+        TRAIN,
+    )
     second = keras.saving.load_model(trained / "again.keras").get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     assert evaluate.weights_fingerprint(first) == evaluate.weights_fingerprint(second)
@@ -152,3 +179,50 @@ def test_predicting_more_images_than_the_test_set_is_refused(trained):
             PredictParams(31),
         )
     assert not (trained / "p.json").exists()
+
+
+def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_one(synthetic_project):
+    """SIGKILL the train stage once epoch 2 of 4 is saved, run it again, compare with an unbroken run."""
+    raw, prepared = synthetic_project / "raw", synthetic_project / "prepared"
+    files = synthetic_idx_files(train_size=3000)
+    write_mirror(synthetic_project / "mirror", files)
+    write_catalog(
+        synthetic_project / "datasets.yaml",
+        {"tiny": synthetic_project / "mirror"},
+        {file: sha256(content) for file, content in files.items()},
+    )
+    download.main("tiny", raw)
+    prepare.main(raw, prepared, 0, PrepareParams(validation_size=100))
+    settings = {
+        "datasets": ["tiny"],
+        "seed": 0,
+        "prepare": {"validation_size": 100},
+        "model": asdict(MODEL),
+        "train": {**asdict(TRAIN), "epochs": 4, "batch_size": 16},
+        "predict": {"count": 3},
+    }
+    (synthetic_project / "params.yaml").write_text(yaml.safe_dump(settings))
+
+    def command(name: str) -> list[str]:
+        outputs = (f"{name}.keras", f"{name}.csv", f"{name}.png", f"{name}.json", f"checkpoints-{name}")
+        return [sys.executable, "-m", "stages.train", str(prepared), *outputs]
+
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    killed = subprocess.Popen(command("resumed"), env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while not list(synthetic_project.glob("checkpoints-resumed/*/epoch-2.weights.h5")):
+        assert killed.poll() is None, killed.stderr.read().decode()
+        time.sleep(0.001)
+    killed.send_signal(signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL
+    assert not (synthetic_project / "resumed.keras").exists()
+
+    for name in ("resumed", "unbroken"):
+        result = subprocess.run(command(name), env=environment, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert ("resuming after epoch" in result.stdout) == (name == "resumed")
+    weights = [
+        keras.saving.load_model(synthetic_project / f"{name}.keras").get_weights() for name in ("resumed", "unbroken")
+    ]
+    assert evaluate.weights_fingerprint(weights[0]) == evaluate.weights_fingerprint(weights[1])
+    assert (synthetic_project / "resumed.csv").read_text() == (synthetic_project / "unbroken.csv").read_text()
+    assert not (synthetic_project / "checkpoints-resumed").exists()
