@@ -62,7 +62,17 @@ def run_reference(prepared: Path, workdir: Path, epochs: int | None = None) -> d
 
 
 def run_ours(prepared: Path, workdir: Path) -> dict:
-    output = python("-m", "stages.train", str(prepared), "model.keras", "history.csv", "curves.png", cwd=workdir)
+    output = python(
+        "-m",
+        "stages.train",
+        str(prepared),
+        "model.keras",
+        "history.csv",
+        "curves.png",
+        "env.json",
+        "checkpoints",
+        cwd=workdir,
+    )
     fit_seconds = float(output.split(" epochs in ")[1].split(" s;")[0])
     last = (workdir / "history.csv").read_text().strip().splitlines()[-1].split(",")
     return {"fit_seconds": fit_seconds, "val_accuracy": float(last[-1])}

@@ -151,7 +151,12 @@ def load(*sections: str, path: Path = PARAMS_FILE) -> tuple[Any, ...]:
     """
     try:
         raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ParamsError(f"cannot read {path}: {error}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        raise ParamsError(
+            f"cannot read {path}: {error.problem} at line {mark.line + 1}, column {mark.column + 1}; it must be YAML"
+        ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ParamsError(f"cannot read {path}: {' '.join(str(error).split())}") from None
     parsed = parse(raw)
     return tuple(parsed[name] for name in sections)

