@@ -63,19 +63,9 @@ def run_reference(prepared: Path, workdir: Path, epochs: int | None = None) -> d
 
 
 def run_ours(prepared: Path, workdir: Path) -> dict:
-    output = python(
-        "-m",
-        "stages.train",
-        str(prepared),
-        "model.keras",
-        "history.csv",
-        "curves.png",
-        "env.json",
-        "checkpoints",
-        cwd=workdir,
-    )
+    output = python("-m", "stages.train", str(prepared), "trained", "checkpoints", cwd=workdir)
     fit_seconds = float(output.split(" epochs in ")[1].split(" s;")[0])
-    last = (workdir / "history.csv").read_text().strip().splitlines()[-1].split(",")
+    last = (workdir / "trained" / "history.csv").read_text().strip().splitlines()[-1].split(",")
     return {"fit_seconds": fit_seconds, "val_accuracy": float(last[-1])}
 
 
@@ -159,9 +149,7 @@ class PeakMemory(threading.Thread):
 
     @staticmethod
     def dataset(command: list[str]) -> str:
-        return next(
-            part.split("/")[-1].removesuffix(".keras") for part in command if part.startswith(("data/", "models/"))
-        )
+        return next(part.split("/")[-1] for part in command if part.startswith(("data/", "models/")))
 
 
 def end_to_end() -> dict:

@@ -1,11 +1,17 @@
 """The dense classifier of the lesson: how to build, compile, seed and load it."""
 
+import csv
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from stages.common import write_csv
 from stages.data import DataError
+
+# What the train stage writes into its output folder.
+MODEL, HISTORY, ENVIRONMENT = "model.keras", "history.csv", "environment.json"
+HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -103,7 +109,22 @@ def compile_model(trainer: WholeEpochs, optimizer: str, learning_rate: float, sc
         )
 
 
-def load_model(path: Path) -> keras.Model:
-    if not path.is_file():
-        raise DataError(f"no model at {path}; run `dvc repro` to train it")
-    return keras.saving.load_model(path, safe_mode=True)
+def write_history(history: dict[str, list[float]], path: Path) -> None:
+    rows = zip(*(history[column] for column in HISTORY_COLUMNS), strict=True)
+    write_csv(
+        path,
+        ("epoch", *HISTORY_COLUMNS),
+        ((epoch, *(f"{value:.6f}" for value in values)) for epoch, values in enumerate(rows, start=1)),
+    )
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    with path.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    return {column: [float(row[column]) for row in rows] for column in HISTORY_COLUMNS}
+
+
+def load_model(trained: Path) -> keras.Model:
+    if not (trained / MODEL).is_file():
+        raise DataError(f"no model at {trained / MODEL}; run `dvc repro` to train it")
+    return keras.saving.load_model(trained / MODEL, safe_mode=True)

@@ -1,6 +1,6 @@
 """Classify the first test images and show them beside their predicted and actual labels.
 
-Reads the model and <prepared>/{X_test,y_test}.npy.
+Reads the train stage's folder and <prepared>/{X_test,y_test}.npy.
 Writes each prediction (JSON) and the images with their labels (PNG).
 """
 
@@ -17,7 +17,7 @@ from stages.model import load_model
 def main(
     dataset_name: str,
     prepared: Path,
-    model_path: Path,
+    trained: Path,
     predictions_path: Path,
     picture_path: Path,
     predict: params.PredictParams,
@@ -29,7 +29,7 @@ def main(
             f"params.yaml: predict.count = {predict.count} is not allowed; there are only {len(x_test)} test images"
         )
     images, labels = x_test[: predict.count], y_test[: predict.count]
-    probabilities = load_model(model_path).predict(images, verbose=0)
+    probabilities = load_model(trained).predict(images, verbose=0)
     predictions = [
         {
             "index": index,
@@ -55,7 +55,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dataset", help="a dataset named in datasets.yaml")
     parser.add_argument("prepared", type=Path, help="folder of the prepare stage's arrays")
-    parser.add_argument("model", type=Path, help="the trained model (.keras)")
+    parser.add_argument("trained", type=Path, help="the train stage's folder")
     parser.add_argument("predictions", type=Path, help="where to write the predictions (.json)")
     parser.add_argument("picture", type=Path, help="where to draw the images with their labels (.png)")
     arguments = parser.parse_args()
@@ -63,7 +63,7 @@ if __name__ == "__main__":
         lambda: main(
             arguments.dataset,
             arguments.prepared,
-            arguments.model,
+            arguments.trained,
             arguments.predictions,
             arguments.picture,
             *params.load("predict"),

@@ -1,8 +1,8 @@
 """Build, compile and fit the dense classifier on a prepared dataset, validating on its held-out set.
 
 Reads <prepared>/{X_train,y_train,X_valid,y_valid}.npy.
-Writes the model (.keras), the per-epoch history (CSV), its loss and accuracy curves (PNG) and the
-environment that trained it (JSON). A killed run, started again, resumes after its last complete epoch.
+Writes a folder holding the model (model.keras), its per-epoch history (history.csv) and the environment that
+trained it (environment.json). A killed run, started again, resumes after its last complete epoch.
 """
 
 import argparse
@@ -11,29 +11,25 @@ from pathlib import Path
 
 from stages import environment, params
 from stages.checkpoints import EpochCheckpoints, run_key
-from stages.common import atomic_path, run, write_csv, write_json
+from stages.common import atomic_path, run, write_json
 from stages.data import NUM_CLASSES, load_arrays
-from stages.figures import plot_history
-from stages.model import WholeEpochs, build_model, compile_model, make_deterministic
+from stages.model import (
+    ENVIRONMENT,
+    HISTORY,
+    MODEL,
+    WholeEpochs,
+    build_model,
+    compile_model,
+    make_deterministic,
+    write_history,
+)
 
 HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
-def write_history(history: dict[str, list[float]], path: Path) -> None:
-    rows = zip(*(history[column] for column in HISTORY_COLUMNS), strict=True)
-    write_csv(
-        path,
-        ("epoch", *HISTORY_COLUMNS),
-        ((epoch, *(f"{value:.6f}" for value in values)) for epoch, values in enumerate(rows, start=1)),
-    )
-
-
 def main(
     prepared: Path,
-    model_path: Path,
-    history_path: Path,
-    curves_path: Path,
-    environment_path: Path,
+    trained: Path,
     checkpoints_root: Path,
     seed: int,
     model: params.ModelParams,
@@ -66,34 +62,28 @@ def main(
     seconds = time.perf_counter() - started
     kept = checkpoints.best_epoch() if train.keep == "best" else train.epochs
     trainer.load_weights(checkpoints.weights(kept))
-    with atomic_path(model_path) as temporary:
-        classifier.save(temporary)
-    write_history(checkpoints.history, history_path)
-    plot_history(checkpoints.history, prepared.name, curves_path)
-    write_json(environment_path, environment.describe(train.jit_compile))
+    with atomic_path(trained) as temporary:
+        temporary.mkdir()
+        classifier.save(temporary / MODEL)
+        write_history(checkpoints.history, temporary / HISTORY)
+        write_json(temporary / ENVIRONMENT, environment.describe(train.jit_compile))
     checkpoints.finish()
     print(
         f"{prepared.name}: trained {train.epochs - done} epochs in {seconds:.1f} s; kept epoch {kept} "
-        f"(validation accuracy {checkpoints.history['val_accuracy'][kept - 1]:.4f}); saved {model_path}"
+        f"(validation accuracy {checkpoints.history['val_accuracy'][kept - 1]:.4f}); saved {trained}"
     )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("prepared", type=Path, help="folder of the prepare stage's arrays")
-    parser.add_argument("model", type=Path, help="where to save the trained model (.keras)")
-    parser.add_argument("history", type=Path, help="where to write the per-epoch history (.csv)")
-    parser.add_argument("curves", type=Path, help="where to draw the loss and accuracy curves (.png)")
-    parser.add_argument("environment", type=Path, help="where to record versions, CPU and settings (.json)")
+    parser.add_argument("trained", type=Path, help="folder to write the model, its history and environment to")
     parser.add_argument("checkpoints", type=Path, help="where to keep each epoch's state until the run ends")
     arguments = parser.parse_args()
     run(
         lambda: main(
             arguments.prepared,
-            arguments.model,
-            arguments.history,
-            arguments.curves,
-            arguments.environment,
+            arguments.trained,
             arguments.checkpoints,
             *params.load("seed", "model", "train"),
         )

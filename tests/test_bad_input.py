@@ -20,8 +20,8 @@ from tests.conftest import TEST_THREADS, synthetic_idx_files
 TRAIN_IMAGES, TEST_LABELS = "train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 DOWNLOAD = ("stages.download", "tiny", "raw")
 PREPARE = ("stages.prepare", "raw", "prepared")
-TRAIN = ("stages.train", "prepared", "model.keras", "history.csv", "curves.png", "environment.json", "checkpoints")
-EVALUATE = ("stages.evaluate", "tiny", "prepared", "model.keras", "m.json", "f.json", "c.csv", "t.csv", "c.png")
+TRAIN = ("stages.train", "prepared", "trained", "checkpoints")
+EVALUATE = ("stages.evaluate", "tiny", "prepared", "trained", "m.json", "f.json", "c.csv", "t.csv", "c.png", "h.png")
 PARAMS = {
     "datasets": ["tiny"],
     "seed": 0,
@@ -165,7 +165,7 @@ CASES = {
         TRAIN,
         "cannot read prepared: .* run `dvc repro`",
     ),
-    "model missing": (unchanged, EVALUATE, "no model at model.keras; run `dvc repro`"),
+    "model missing": (unchanged, EVALUATE, "no model at trained/model.keras; run `dvc repro`"),
 }
 
 

@@ -1,11 +1,14 @@
 """End to end: `dvc repro` on a copy of the project with tiny params and synthetic data."""
 
 import csv
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +28,23 @@ TINY = {
 }
 
 
-def dvc(project: Path, *arguments: str) -> str:
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        [sys.executable, "-m", "dvc", *arguments], cwd=project, env=environment, capture_output=True, text=True
-    )
+GIT_IDENTITY = {
+    f"GIT_{role}_{field}": value
+    for role in ("AUTHOR", "COMMITTER")
+    for field, value in (("NAME", "test"), ("EMAIL", "test@example.com"))
+}
+
+
+def run(project: Path, *command: str) -> str:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    environment = {**os.environ, **GIT_IDENTITY, "PATH": path}
+    result = subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+def dvc(project: Path, *arguments: str) -> str:
+    return run(project, sys.executable, "-m", "dvc", *arguments)
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +65,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for section, changes in TINY.items():
         values[section].update(changes)
     (project / "params.yaml").write_text(yaml.safe_dump(values))
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    run(project, "git", "init", "-q")
     dvc(project, "init", "-q")
     dvc(project, "repro")
+    run(project, "git", "add", "-A")
+    run(project, "git", "commit", "-qm", "tiny baseline")
     return project
 
 
@@ -71,8 +86,8 @@ def test_every_declared_output_has_its_shape_and_schema(project, dataset):
     assert np.load(prepared / "X_train.npy").shape == (100, 28, 28)
     assert np.load(prepared / "X_valid.npy").shape == (20, 28, 28)
     assert np.load(prepared / "X_test.npy").dtype == np.float32
-    assert (project / "models" / f"{dataset}.keras").stat().st_size > 0
-    history = list(csv.DictReader((reports / "history.csv").open()))
+    assert (project / "models" / dataset / "model.keras").stat().st_size > 0
+    history = list(csv.DictReader((project / "models" / dataset / "history.csv").open()))
     assert [row["epoch"] for row in history] == ["1", "2"]
     metrics = json.loads((reports / "metrics.json").read_text())
     assert set(metrics["test"]) == {"loss", "accuracy"}
@@ -103,3 +118,47 @@ def test_metrics_and_plots_cover_both_datasets(project):
         for picture in ("curves", "confusion", "predictions"):
             assert f"reports/{dataset}/{picture}.png" in plots
         assert plots[f"reports/{dataset}/per_class_accuracy.csv"][0]["content"]["data"]["values"]
+
+
+@pytest.mark.slow
+def test_a_shared_remote_spares_every_other_clone_the_work(project, tmp_path):
+    """A pushes; B pulls and has nothing to run, tries a learning rate and pushes; C, asking for the same
+    learning rate, gets B's training from the run-cache (evaluate and predict, whose reports live in git, rerun)."""
+    dvc(project, "remote", "add", "--default", "shared", str(tmp_path / "remote"))
+    run(project, "git", "commit", "-qam", "share results through a DVC remote")
+    dvc(project, "push", "--run-cache")
+    b, c = tmp_path / "b", tmp_path / "c"
+    for clone in (b, c):
+        run(tmp_path, "git", "clone", "-q", str(project), str(clone))
+
+    dvc(b, "pull")
+    assert "Data and pipelines are up to date." in dvc(b, "status")
+    assert "Running stage" not in dvc(b, "repro")
+    assert "Running stage 'train@mnist'" in dvc(b, "exp", "run", "-S", "train.learning_rate=0.1")
+    dvc(b, "push", "--run-cache")
+
+    settings = yaml.safe_load((c / "params.yaml").read_text())
+    settings["train"]["learning_rate"] = 0.1
+    (c / "params.yaml").write_text(yaml.safe_dump(settings))
+    output = dvc(c, "repro", "--pull")
+    for dataset in DATASETS:
+        assert f"Stage 'train@{dataset}' is cached - skipping run, checking out outputs" in output, output
+        assert f"Running stage 'train@{dataset}'" not in output
+    assert "Data and pipelines are up to date." in dvc(c, "status")
+
+
+@pytest.mark.slow
+def test_a_queued_grid_runs_every_experiment_and_reports_each(project):
+    dvc(project, "exp", "run", "--queue", "-S", "train.learning_rate=0.001,0.1")
+    dvc(project, "queue", "start", "-j", "2")
+    deadline = time.monotonic() + 600
+    while re.search(r"\b(Queued|Running)\b", dvc(project, "queue", "status")):
+        assert time.monotonic() < deadline, dvc(project, "queue", "status")
+        time.sleep(2)
+    rows = list(csv.DictReader(io.StringIO(dvc(project, "exp", "show", "--csv"))))
+    experiments = {row["train.learning_rate"]: row for row in rows if row["Executor"]}
+    assert set(experiments) == {"0.001", "0.1"}
+    assert all(row["State"] == "Success" for row in experiments.values())
+    for dataset in DATASETS:
+        losses = {float(row[f"reports/{dataset}/metrics.json:test.loss"]) for row in experiments.values()}
+        assert len(losses) == 2, f"{dataset}: both experiments report the same test loss"

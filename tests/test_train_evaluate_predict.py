@@ -18,13 +18,13 @@ import yaml
 
 from stages import download, evaluate, predict, prepare, train
 from stages.data import sha256
-from stages.model import WholeEpochs, build_model, compile_model
+from stages.model import ENVIRONMENT, HISTORY, MODEL, WholeEpochs, build_model, compile_model, load_model
 from stages.params import ModelParams, ParamsError, PredictParams, PrepareParams, TrainParams
 from tests.conftest import TEST_THREADS, synthetic_idx_files, write_catalog, write_mirror
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-MODEL = ModelParams(hidden_units=(16, 8), activation="relu", dropout=0.1)
+MODEL_PARAMS = ModelParams(hidden_units=(16, 8), activation="relu", dropout=0.1)
 TRAIN = TrainParams(
     epochs=2,
     batch_size=32,
@@ -41,16 +41,12 @@ TRAIN = TrainParams(
 def trained(synthetic_project: Path) -> Path:
     download.main("tiny", synthetic_project / "raw")
     prepare.main(synthetic_project / "raw", synthetic_project / "prepared", 0, PrepareParams(validation_size=20))
-    reports = synthetic_project / "reports"
     train.main(
         synthetic_project / "prepared",
-        synthetic_project / "model.keras",
-        reports / "history.csv",
-        reports / "curves.png",
-        reports / "environment.json",
+        synthetic_project / "trained",
         synthetic_project / "checkpoints",
         seed=0,
-        model=MODEL,
+        model=MODEL_PARAMS,
         train=TRAIN,
     )
     return synthetic_project
@@ -88,39 +84,28 @@ def test_whole_epochs_compute_the_same_with_and_without_xla():
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
-def test_train_writes_model_history_and_curves(trained):
-    model = keras.saving.load_model(trained / "model.keras", safe_mode=True)
+def test_train_writes_model_history_and_environment(trained):
+    assert sorted(path.name for path in (trained / "trained").iterdir()) == [ENVIRONMENT, HISTORY, MODEL]
+    model = keras.saving.load_model(trained / "trained" / MODEL, safe_mode=True)
     assert model.output_shape == (None, 10)
-    rows = list(csv.DictReader((trained / "reports" / "history.csv").open()))
+    rows = list(csv.DictReader((trained / "trained" / HISTORY).open()))
     assert [row["epoch"] for row in rows] == ["1", "2"]
     assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
-    assert (trained / "reports" / "curves.png").read_bytes()[:4] == b"\x89PNG"
-    environment = json.loads((trained / "reports" / "environment.json").read_text())
+    environment = json.loads((trained / "trained" / ENVIRONMENT).read_text())
     assert environment["tensorflow"] == tf.__version__ and environment["keras"] == keras.__version__
     assert environment["threads"] == {"intra_op": TEST_THREADS, "inter_op": 1} and environment["xla"] is True
     assert not (trained / "checkpoints").exists()  # removed once the outputs are written
 
 
 def test_training_is_deterministic(trained):
-    first = keras.saving.load_model(trained / "model.keras").get_weights()
-    reports = trained / "again"
-    train.main(
-        trained / "prepared",
-        trained / "again.keras",
-        reports / "h.csv",
-        reports / "c.png",
-        reports / "e.json",
-        trained / "checkpoints",
-        0,
-        MODEL,
-        TRAIN,
-    )
-    second = keras.saving.load_model(trained / "again.keras").get_weights()
+    first = load_model(trained / "trained").get_weights()
+    train.main(trained / "prepared", trained / "again", trained / "checkpoints", 0, MODEL_PARAMS, TRAIN)
+    second = load_model(trained / "again").get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     assert evaluate.weights_fingerprint(first) == evaluate.weights_fingerprint(second)
     first[0][0, 0] += 1e-7
     assert evaluate.weights_fingerprint(first) != evaluate.weights_fingerprint(second)
-    assert (reports / "h.csv").read_text() == (trained / "reports" / "history.csv").read_text()
+    assert (trained / "again" / HISTORY).read_text() == (trained / "trained" / HISTORY).read_text()
 
 
 def test_evaluate_writes_metrics_per_class_predictions_and_confusion(trained):
@@ -128,21 +113,23 @@ def test_evaluate_writes_metrics_per_class_predictions_and_confusion(trained):
     evaluate.main(
         "tiny",
         trained / "prepared",
-        trained / "model.keras",
+        trained / "trained",
         reports / "metrics.json",
         reports / "model.json",
         reports / "per_class.csv",
         reports / "test_predictions.csv",
         reports / "confusion.png",
+        reports / "curves.png",
     )
     metrics = json.loads((reports / "metrics.json").read_text())
     assert set(metrics) == {"test"}
     assert 0 <= metrics["test"]["accuracy"] <= 1 and metrics["test"]["loss"] > 0
-    model = keras.saving.load_model(trained / "model.keras")
-    fingerprint = json.loads((reports / "model.json").read_text())
-    assert fingerprint == {
+    model = load_model(trained / "trained")
+    card = json.loads((reports / "model.json").read_text())
+    assert card == {
         "weights_sha256": evaluate.weights_fingerprint(model.get_weights()),
         "parameters": model.count_params(),
+        "trained_in": json.loads((trained / "trained" / ENVIRONMENT).read_text()),
     }
     per_class = list(csv.DictReader((reports / "per_class.csv").open()))
     assert [row["class"] for row in per_class] == [f"class {label}" for label in range(10)]
@@ -152,12 +139,13 @@ def test_evaluate_writes_metrics_per_class_predictions_and_confusion(trained):
     hits = sum(row["actual"] == row["predicted"] for row in rows)
     assert hits / 30 == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
     assert (reports / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert (reports / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_predict_writes_the_first_images_with_labels(trained):
     reports = trained / "reports"
     predict.main(
-        "tiny", trained / "prepared", trained / "model.keras", reports / "p.json", reports / "p.png", PredictParams(3)
+        "tiny", trained / "prepared", trained / "trained", reports / "p.json", reports / "p.png", PredictParams(3)
     )
     predictions = json.loads((reports / "p.json").read_text())
     assert [prediction["index"] for prediction in predictions] == [0, 1, 2]
@@ -173,7 +161,7 @@ def test_predicting_more_images_than_the_test_set_is_refused(trained):
         predict.main(
             "tiny",
             trained / "prepared",
-            trained / "model.keras",
+            trained / "trained",
             trained / "p.json",
             trained / "p.png",
             PredictParams(31),
@@ -197,15 +185,14 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_
         "datasets": ["tiny"],
         "seed": 0,
         "prepare": {"validation_size": 100},
-        "model": asdict(MODEL),
+        "model": asdict(MODEL_PARAMS),
         "train": {**asdict(TRAIN), "epochs": 4, "batch_size": 16},
         "predict": {"count": 3},
     }
     (synthetic_project / "params.yaml").write_text(yaml.safe_dump(settings))
 
     def command(name: str) -> list[str]:
-        outputs = (f"{name}.keras", f"{name}.csv", f"{name}.png", f"{name}.json", f"checkpoints-{name}")
-        return [sys.executable, "-m", "stages.train", str(prepared), *outputs]
+        return [sys.executable, "-m", "stages.train", str(prepared), name, f"checkpoints-{name}"]
 
     environment = {**os.environ, "PYTHONPATH": str(PROJECT)}
     killed = subprocess.Popen(command("resumed"), env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -214,15 +201,14 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_
         time.sleep(0.001)
     killed.send_signal(signal.SIGKILL)
     assert killed.wait() == -signal.SIGKILL
-    assert not (synthetic_project / "resumed.keras").exists()
+    assert not (synthetic_project / "resumed").exists()
 
     for name in ("resumed", "unbroken"):
         result = subprocess.run(command(name), env=environment, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert ("resuming after epoch" in result.stdout) == (name == "resumed")
-    weights = [
-        keras.saving.load_model(synthetic_project / f"{name}.keras").get_weights() for name in ("resumed", "unbroken")
-    ]
+    weights = [load_model(synthetic_project / name).get_weights() for name in ("resumed", "unbroken")]
     assert evaluate.weights_fingerprint(weights[0]) == evaluate.weights_fingerprint(weights[1])
-    assert (synthetic_project / "resumed.csv").read_text() == (synthetic_project / "unbroken.csv").read_text()
+    histories = [(synthetic_project / name / HISTORY).read_text() for name in ("resumed", "unbroken")]
+    assert histories[0] == histories[1]
     assert not (synthetic_project / "checkpoints-resumed").exists()
