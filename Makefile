@@ -29,6 +29,6 @@ test: $(VENV)/.installed
 reproduced: $(VENV)/.installed
 	python .ci/check_reproduced.py
 
-# Not part of the tests: a few minutes of timing, written to reports/bench.json.
+# Not part of the tests: about 15 minutes of timing, written to reports/bench.json.
 bench: repro
 	python bench/run.py

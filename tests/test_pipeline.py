@@ -162,3 +162,25 @@ def test_a_queued_grid_runs_every_experiment_and_reports_each(project):
     for dataset in DATASETS:
         losses = {float(row[f"reports/{dataset}/metrics.json:test.loss"]) for row in experiments.values()}
         assert len(losses) == 2, f"{dataset}: both experiments report the same test loss"
+
+
+@pytest.mark.slow
+def test_a_third_dataset_needs_only_a_catalog_entry_and_its_name_in_params(project, tmp_path):
+    files = synthetic_idx_files(seed=3)
+    write_mirror(tmp_path / "letters", files)
+    catalog = yaml.safe_load((project / "datasets.yaml").read_text())
+    catalog["letters"] = {**catalog["mnist"], "mirror": {"dir": str(tmp_path / "letters")}}
+    catalog["letters"]["sha256"] = {file: sha256(raw) for file, raw in files.items()}
+    (project / "datasets.yaml").write_text(yaml.safe_dump(catalog))
+    settings = yaml.safe_load((project / "params.yaml").read_text())
+    settings["datasets"].append("letters")
+    (project / "params.yaml").write_text(yaml.safe_dump(settings))
+
+    output = dvc(project, "repro")
+    for stage in ("download", "prepare", "train", "evaluate", "predict"):
+        assert f"Running stage '{stage}@letters'" in output
+        assert f"Running stage '{stage}@mnist'" not in output
+    assert set(json.loads((project / "reports" / "letters" / "metrics.json").read_text())["test"]) == {
+        "loss",
+        "accuracy",
+    }
