@@ -24,8 +24,6 @@ from stages.model import (
     write_history,
 )
 
-HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
-
 
 def main(
     prepared: Path,
