@@ -1,4 +1,4 @@
-"""The dense classifier of the lesson: how to build, compile, seed and load it."""
+"""The dense classifier of the lesson: build, seed, compile and fit it a whole epoch at a time; its saved folder."""
 
 import csv
 from pathlib import Path
