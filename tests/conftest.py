@@ -1,5 +1,6 @@
 """Tiny synthetic datasets in the real IDX format, and a catalog that points the stages at them."""
 
+import copy
 import gzip
 from pathlib import Path
 
@@ -17,6 +18,23 @@ TEST_THREADS = 1
 # here to the count the tests' training params ask for, so train.main may set them again.
 tf.config.threading.set_intra_op_parallelism_threads(TEST_THREADS)
 tf.config.threading.set_inter_op_parallelism_threads(TEST_THREADS)
+
+
+DELETE = object()
+
+
+def with_change(values: dict, path: str, value: object) -> dict:
+    """A deep copy of `values` with the dotted `path` set to `value`, or removed if `value` is DELETE."""
+    changed = copy.deepcopy(values)
+    *parents, key = path.split(".")
+    group = changed
+    for parent in parents:
+        group = group[parent]
+    if value is DELETE:
+        del group[key]
+    else:
+        group[key] = value
+    return changed
 
 
 def synthetic_idx_files(train_size: int = 120, test_size: int = 30, seed: int = 0) -> dict[str, bytes]:

@@ -15,7 +15,7 @@ import yaml
 from stages import download, prepare
 from stages.data import encode_idx, sha256
 from stages.params import PrepareParams
-from tests.conftest import TEST_THREADS, synthetic_idx_files
+from tests.conftest import DELETE, TEST_THREADS, synthetic_idx_files, with_change
 
 TRAIN_IMAGES, TEST_LABELS = "train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 DOWNLOAD = ("stages.download", "tiny", "raw")
@@ -53,23 +53,12 @@ def mirrored(file: str, raw: bytes) -> Callable[[Path], None]:
     return change
 
 
-DELETE = object()
-
-
 def param(path: str, value: object) -> Callable[[Path], None]:
     """Set params.yaml's `path` (dotted) to `value`, or delete it."""
 
     def change(project: Path) -> None:
         values = yaml.safe_load((project / "params.yaml").read_text())
-        *parents, key = path.split(".")
-        group = values
-        for parent in parents:
-            group = group[parent]
-        if value is DELETE:
-            del group[key]
-        else:
-            group[key] = value
-        (project / "params.yaml").write_text(yaml.safe_dump(values))
+        (project / "params.yaml").write_text(yaml.safe_dump(with_change(values, path, value)))
 
     return change
 

@@ -1,11 +1,10 @@
 """params.yaml: the project's own file parses; every kind of bad value is refused by name."""
 
-import copy
-
 import pytest
 import yaml
 
 from stages import params
+from tests.conftest import DELETE, with_change
 
 GOOD = yaml.safe_load(params.PARAMS_FILE.read_text())
 
@@ -15,22 +14,6 @@ def test_project_params_parse_to_typed_groups():
     assert parsed["model"].hidden_units == (200, 100)
     assert parsed["train"].epochs == 60
     assert parsed["prepare"].validation_size == 6000
-
-
-DELETE = object()
-
-
-def with_change(path: str, value):
-    changed = copy.deepcopy(GOOD)
-    *parents, key = path.split(".")
-    group = changed
-    for parent in parents:
-        group = group[parent]
-    if value is DELETE:
-        del group[key]
-    else:
-        group[key] = value
-    return changed
 
 
 @pytest.mark.parametrize(
@@ -66,12 +49,12 @@ def with_change(path: str, value):
 )
 def test_bad_value_is_refused_naming_the_key(path, value, message):
     with pytest.raises(params.ParamsError, match=message):
-        params.parse(with_change(path, value))
+        params.parse(with_change(GOOD, path, value))
 
 
 def test_load_returns_the_sections_asked_for(tmp_path):
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(with_change("seed", 7)))
+    path.write_text(yaml.safe_dump(with_change(GOOD, "seed", 7)))
     seed, predict = params.load("seed", "predict", path=path)
     assert seed == 7
     assert predict == params.PredictParams(count=5)
