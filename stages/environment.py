@@ -20,7 +20,7 @@ def cpu() -> tuple[str, list[str]]:
     return fields.get("model name", platform.processor()), sorted(fields.get("flags", "").split())
 
 
-def describe(jit_compile: bool) -> dict:
+def describe(jit_compile: bool, distribute: str, replicas: int) -> dict:
     """Read back from the running TensorFlow, so it states what was in force, not what was asked for."""
     model, flags = cpu()
     return {
@@ -38,4 +38,5 @@ def describe(jit_compile: bool) -> dict:
         },
         "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset (TensorFlow's default)"),
         "xla": jit_compile,
+        "distribute": {"strategy": distribute, "replicas": replicas},
     }

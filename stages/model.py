@@ -1,6 +1,7 @@
 """The dense classifier of the lesson: build, seed, compile and fit it a whole epoch at a time; its saved folder."""
 
 import csv
+import time
 from pathlib import Path
 
 import keras
@@ -78,6 +79,25 @@ class WholeEpochs(keras.Model):
         return self.get_metrics_result()
 
 
+class EpochProgress(keras.callbacks.Callback):
+    """One line per epoch: its metrics, and how long the remaining epochs should take at the pace so far."""
+
+    def __init__(self, name: str, initial_epoch: int, epochs: int):
+        super().__init__()
+        self.name, self.initial_epoch, self.epochs = name, initial_epoch, epochs
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        pace = (time.perf_counter() - self.started) / (done - self.initial_epoch)
+        metrics = ", ".join(f"{name} {value:.4f}" for name, value in logs.items())
+        print(
+            f"{self.name}: epoch {done}/{self.epochs}: {metrics}; {pace:.1f} s/epoch, "
+            f"about {pace * (self.epochs - done):.0f} s left",
+            flush=True,
+        )
+
+
 def build_model(
     input_shape: tuple[int, ...], num_classes: int, hidden_units: tuple[int, ...], activation: str, dropout: float
 ) -> keras.Model:
@@ -92,15 +112,18 @@ def build_model(
     return keras.Model(inputs, outputs, name="dense_classifier")
 
 
-def compile_model(trainer: WholeEpochs, optimizer: str, learning_rate: float, schedule: str, total_steps: int) -> None:
+def compile_model(
+    models: tuple[keras.Model, ...], optimizer: str, learning_rate: float, schedule: str, total_steps: int
+) -> None:
     """Sparse categorical cross-entropy on integer labels, with accuracy; cosine decay reaches zero at the end.
 
-    The classifier is compiled alike, sharing the optimizer, so that it is saved ready to evaluate.
+    The models (the classifier, and the WholeEpochs fitting it if any) share one optimizer; the classifier is
+    compiled so that it is saved ready to evaluate.
     """
     if schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
     shared_optimizer = OPTIMIZERS[optimizer](learning_rate=learning_rate)
-    for model in (trainer, trainer.classifier):
+    for model in models:
         model.compile(
             optimizer=shared_optimizer,
             loss="sparse_categorical_crossentropy",

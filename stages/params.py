@@ -14,6 +14,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 ACTIVATIONS = ("relu", "gelu", "elu", "selu", "tanh", "sigmoid")
 SCHEDULES = ("constant", "cosine")
 KEEP = ("best", "last")
+DISTRIBUTE = ("none", "mirrored", "multi_worker")
 DATASET_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -62,6 +63,7 @@ class TrainParams:
     keep: str
     jit_compile: bool
     threads: int
+    distribute: str
 
     def check(self) -> None:
         for key in ("epochs", "batch_size", "threads"):
@@ -70,6 +72,7 @@ class TrainParams:
         _allow(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "positive")
         _allow(self.schedule in SCHEDULES, "train.schedule", self.schedule, f"one of {', '.join(SCHEDULES)}")
         _allow(self.keep in KEEP, "train.keep", self.keep, f"one of {', '.join(KEEP)}")
+        _allow(self.distribute in DISTRIBUTE, "train.distribute", self.distribute, f"one of {', '.join(DISTRIBUTE)}")
 
 
 @dataclass(frozen=True)

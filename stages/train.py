@@ -9,7 +9,7 @@ import argparse
 import time
 from pathlib import Path
 
-from stages import environment, params
+from stages import distributed, environment, params
 from stages.checkpoints import EpochCheckpoints, run_key
 from stages.common import atomic_path, run, write_json
 from stages.data import NUM_CLASSES, load_arrays
@@ -17,6 +17,7 @@ from stages.model import (
     ENVIRONMENT,
     HISTORY,
     MODEL,
+    EpochProgress,
     WholeEpochs,
     build_model,
     compile_model,
@@ -34,37 +35,69 @@ def main(
     train: params.TrainParams,
 ) -> None:
     make_deterministic(seed, train.threads)
+    whole_epochs = train.distribute == "none"
     arrays = load_arrays(prepared, "X_train", "y_train", "X_valid", "y_valid")
     x_train, y_train, x_valid, y_valid = arrays
-    classifier = build_model(x_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
-    trainer = WholeEpochs(classifier, train.batch_size, train.jit_compile)
-    steps_per_epoch = -(-len(x_train) // train.batch_size)
-    compile_model(trainer, train.optimizer, train.learning_rate, train.schedule, train.epochs * steps_per_epoch)
-    checkpoints = EpochCheckpoints(checkpoints_root, run_key(seed, model, train, arrays))
-    done = checkpoints.restore(trainer)
+    strategy = distributed.strategy(train.distribute)
+    chief = distributed.is_chief(strategy)
+    if not chief:
+        checkpoints_root = distributed.scratch(strategy, checkpoints_root)
+    with strategy.scope():
+        classifier = build_model(x_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
+        models = (
+            (WholeEpochs(classifier, train.batch_size, train.jit_compile), classifier)
+            if whole_epochs
+            else (classifier,)
+        )
+        trainer = models[0]
+        schedule_steps = train.epochs * -(-len(x_train) // train.batch_size)
+        compile_model(models, train.optimizer, train.learning_rate, train.schedule, schedule_steps)
+        checkpoints = EpochCheckpoints(checkpoints_root, run_key(seed, model, train, arrays))
+        done = checkpoints.restore(trainer)
     if done:
         print(f"{prepared.name}: resuming after epoch {done} of {train.epochs}, saved in {checkpoints.folder}")
+    callbacks = [checkpoints, EpochProgress(prepared.name, done, train.epochs)]
     started = time.perf_counter()
-    trainer.fit(
-        x_train,
-        y_train,
-        batch_size=len(x_train),
-        shuffle=False,
-        initial_epoch=done,
-        epochs=train.epochs,
-        validation_data=(x_valid, y_valid),
-        validation_batch_size=len(x_valid),
-        callbacks=[checkpoints],
-        verbose=2,
-    )
+    if whole_epochs:
+        trainer.fit(
+            x_train,
+            y_train,
+            batch_size=len(x_train),
+            shuffle=False,
+            initial_epoch=done,
+            epochs=train.epochs,
+            validation_data=(x_valid, y_valid),
+            validation_batch_size=len(x_valid),
+            callbacks=callbacks,
+            verbose=0,
+        )
+    else:
+        distributed.agree(strategy, done)
+        distributed.fit(
+            strategy,
+            classifier,
+            (x_train, y_train),
+            (x_valid, y_valid),
+            train.batch_size,
+            done,
+            train.epochs,
+            callbacks,
+        )
     seconds = time.perf_counter() - started
+    if not chief:
+        checkpoints.finish()
+        print(f"{prepared.name}: trained {train.epochs - done} epochs as a worker; the chief writes the outputs")
+        return
     kept = checkpoints.best_epoch() if train.keep == "best" else train.epochs
     trainer.load_weights(checkpoints.weights(kept))
     with atomic_path(trained) as temporary:
         temporary.mkdir()
         classifier.save(temporary / MODEL)
         write_history(checkpoints.history, temporary / HISTORY)
-        write_json(temporary / ENVIRONMENT, environment.describe(train.jit_compile))
+        write_json(
+            temporary / ENVIRONMENT,
+            environment.describe(whole_epochs and train.jit_compile, train.distribute, strategy.num_replicas_in_sync),
+        )
     checkpoints.finish()
     print(
         f"{prepared.name}: trained {train.epochs - done} epochs in {seconds:.1f} s; kept epoch {kept} "

@@ -19,6 +19,25 @@ TEST_THREADS = 1
 tf.config.threading.set_intra_op_parallelism_threads(TEST_THREADS)
 tf.config.threading.set_inter_op_parallelism_threads(TEST_THREADS)
 
+# params.yaml for the synthetic dataset `tiny`: one quick epoch.
+TINY_PARAMS = {
+    "datasets": ["tiny"],
+    "seed": 0,
+    "prepare": {"validation_size": 20},
+    "model": {"hidden_units": [16], "activation": "relu", "dropout": 0.0},
+    "train": {
+        "epochs": 1,
+        "batch_size": 32,
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "schedule": "constant",
+        "keep": "last",
+        "jit_compile": False,
+        "threads": TEST_THREADS,
+        "distribute": "none",
+    },
+    "predict": {"count": 3},
+}
 
 DELETE = object()
 
@@ -61,7 +80,13 @@ def write_mirror(folder: Path, files: dict[str, bytes], gzipped: bool = False) -
 def write_catalog(path: Path, mirrors: dict[str, Path], checksums: dict[str, str]) -> None:
     """A datasets.yaml with no Keras loader, so the stages read the given mirror folders."""
     catalog = {
-        name: {"keras": None, "mirror": {"dir": str(mirror)}, "classes": CLASS_NAMES, "sha256": checksums}
+        name: {
+            "keras": None,
+            "mirror": {"dir": str(mirror)},
+            "classes": CLASS_NAMES,
+            "object_size": 20,
+            "sha256": checksums,
+        }
         for name, mirror in mirrors.items()
     }
     path.write_text(yaml.safe_dump(catalog))

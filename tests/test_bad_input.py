@@ -15,30 +15,13 @@ import yaml
 from stages import download, prepare
 from stages.data import encode_idx, sha256
 from stages.params import PrepareParams
-from tests.conftest import DELETE, TEST_THREADS, synthetic_idx_files, with_change
+from tests.conftest import DELETE, TINY_PARAMS, synthetic_idx_files, with_change
 
 TRAIN_IMAGES, TEST_LABELS = "train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 DOWNLOAD = ("stages.download", "tiny", "raw")
 PREPARE = ("stages.prepare", "raw", "prepared")
 TRAIN = ("stages.train", "prepared", "trained", "checkpoints")
 EVALUATE = ("stages.evaluate", "tiny", "prepared", "trained", "m.json", "f.json", "c.csv", "t.csv", "c.png", "h.png")
-PARAMS = {
-    "datasets": ["tiny"],
-    "seed": 0,
-    "prepare": {"validation_size": 20},
-    "model": {"hidden_units": [16], "activation": "relu", "dropout": 0.0},
-    "train": {
-        "epochs": 1,
-        "batch_size": 32,
-        "optimizer": "adam",
-        "learning_rate": 0.01,
-        "schedule": "constant",
-        "keep": "last",
-        "jit_compile": False,
-        "threads": TEST_THREADS,
-    },
-    "predict": {"count": 3},
-}
 
 
 def mirrored(file: str, raw: bytes) -> Callable[[Path], None]:
@@ -148,6 +131,11 @@ CASES = {
     "unknown optimizer": (param("train.optimizer", "adagrad"), PREPARE, "train.optimizer = 'adagrad'"),
     "unknown activation": (param("model.activation", "swish2"), PREPARE, "model.activation = 'swish2'"),
     "dropout of 1": (param("model.dropout", 1), PREPARE, "model.dropout = 1.0"),
+    "multi_worker without a cluster": (
+        param("train.distribute", "multi_worker"),
+        TRAIN,
+        "train.distribute is multi_worker, but TF_CONFIG does not describe a cluster",
+    ),
     # missing inputs of later stages
     "prepared data missing": (
         lambda project: (project / "prepared").rename(project / "elsewhere"),
@@ -166,7 +154,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_gets_one_clear_line_and_loses_nothing(case, synthetic_project, monkeypatch):
     change, command, message = CASES[case]
-    (synthetic_project / "params.yaml").write_text(yaml.safe_dump(PARAMS))
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    (synthetic_project / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
     download.main("tiny", synthetic_project / "raw")
     prepare.main(synthetic_project / "raw", synthetic_project / "prepared", 0, PrepareParams(20))
     outputs = {name: snapshot(synthetic_project / name) for name in ("raw", "prepared")}

@@ -29,6 +29,7 @@ def test_project_params_parse_to_typed_groups():
         ("train.schedule", "step", "train.schedule = 'step'"),
         ("train.keep", "first", "train.keep = 'first'"),
         ("train.jit_compile", "yes", "train.jit_compile = 'yes' .* of type bool"),
+        ("train.distribute", "gpus", "train.distribute = .gpus. .* one of none, mirrored, multi_worker"),
         ("train.threads", DELETE, "missing key train.threads"),
         ("train.momentum", 0.9, "unknown key train.momentum"),
         ("model.hidden_units", [], r"model.hidden_units = \[\] .* non-empty list"),

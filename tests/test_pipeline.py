@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
+from stages import offline_plots
 from stages.data import sha256
 from tests.conftest import synthetic_idx_files, write_catalog, write_mirror
 
@@ -118,6 +120,45 @@ def test_metrics_and_plots_cover_both_datasets(project):
         for picture in ("curves", "confusion", "predictions"):
             assert f"reports/{dataset}/{picture}.png" in plots
         assert plots[f"reports/{dataset}/per_class_accuracy.csv"][0]["content"]["data"]["values"]
+
+
+def browse(page: Path, *options: str) -> str:
+    """Open `page` in headless Chromium with every network request refused, and return what it prints."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "no Chromium: install Debian's chromium package (`make test` does)"
+    command = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--proxy-server=127.0.0.1:9",  # a closed port: the page gets nothing from the network
+        "--virtual-time-budget=10000",
+        f"--user-data-dir={page.parent / 'browser-profile'}",
+        *options,
+        page.as_uri(),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+@pytest.mark.slow
+def test_the_plots_page_draws_its_charts_offline_in_a_browser(project, tmp_path):
+    """DVC's own page, with Vega from the CDN, stays blank offline; with the offline template every chart draws."""
+    template = PROJECT / offline_plots.TEMPLATE
+    assert template.is_file(), "no offline template: `make setup` writes it"
+    dvc(project, "plots", "show", "-o", str(tmp_path / "online"))
+    dvc(project, "plots", "show", "--html-template", str(template), "-o", str(tmp_path / "offline"))
+    charts = 2 * 3 + 2  # per dataset: loss, accuracy, confusion; plus per-class accuracy of each
+    pages = {name: tmp_path / name / "index.html" for name in ("online", "offline")}
+
+    drawn = {name: browse(page, "--dump-dom").count('class="marks"') for name, page in pages.items()}
+    assert drawn == {"online": 0, "offline": charts}
+    colourful = {}
+    for name, page in pages.items():
+        browse(page, f"--screenshot={page.with_suffix('.png')}", "--window-size=1400,6000")
+        pixels = np.asarray(Image.open(page.with_suffix(".png")).convert("RGB")).astype(int)
+        colourful[name] = int((pixels.max(axis=-1) - pixels.min(axis=-1) > 60).sum())
+    assert colourful["offline"] > colourful["online"] + 50_000, f"colourful pixels: {colourful}"
 
 
 @pytest.mark.slow

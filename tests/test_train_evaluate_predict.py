@@ -34,6 +34,7 @@ TRAIN = TrainParams(
     keep="best",
     jit_compile=True,
     threads=TEST_THREADS,
+    distribute="none",
 )
 
 
@@ -65,7 +66,7 @@ def fit_whole_epochs(jit_compile: bool, epochs: int = 2, dropout: float = 0.2) -
     rng = np.random.default_rng(0)
     x, y = rng.random((100, 28, 28), dtype=np.float32), np.arange(100) % 10
     trainer = WholeEpochs(build_model((28, 28), 10, (16,), "relu", dropout), 32, jit_compile)
-    compile_model(trainer, "adam", 0.01, "constant", total_steps=0)
+    compile_model((trainer, trainer.classifier), "adam", 0.01, "constant", total_steps=0)
     trainer.fit(x, y, batch_size=len(x), shuffle=False, epochs=epochs, verbose=0)
     return trainer
 
@@ -94,6 +95,7 @@ def test_train_writes_model_history_and_environment(trained):
     environment = json.loads((trained / "trained" / ENVIRONMENT).read_text())
     assert environment["tensorflow"] == tf.__version__ and environment["keras"] == keras.__version__
     assert environment["threads"] == {"intra_op": TEST_THREADS, "inter_op": 1} and environment["xla"] is True
+    assert environment["distribute"] == {"strategy": "none", "replicas": 1}
     assert not (trained / "checkpoints").exists()  # removed once the outputs are written
 
 
@@ -169,7 +171,8 @@ def test_predicting_more_images_than_the_test_set_is_refused(trained):
     assert not (trained / "p.json").exists()
 
 
-def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_one(synthetic_project):
+@pytest.mark.parametrize("distribute", ["none", "mirrored"])
+def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_one(synthetic_project, distribute):
     """SIGKILL the train stage once epoch 2 of 4 is saved, run it again, compare with an unbroken run."""
     raw, prepared = synthetic_project / "raw", synthetic_project / "prepared"
     files = synthetic_idx_files(train_size=3000)
@@ -186,7 +189,7 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_
         "seed": 0,
         "prepare": {"validation_size": 100},
         "model": asdict(MODEL_PARAMS),
-        "train": {**asdict(TRAIN), "epochs": 4, "batch_size": 16},
+        "train": {**asdict(TRAIN), "epochs": 4, "batch_size": 16, "distribute": distribute},
         "predict": {"count": 3},
     }
     (synthetic_project / "params.yaml").write_text(yaml.safe_dump(settings))
