@@ -4,7 +4,8 @@
 
 Any size, colour or grayscale, dark ink on light paper or the reverse: each image is first brought to the
 dataset's convention, that of MNIST: grayscale, a light object on a dark background, the object's longer side
-fitted into `object_size` pixels (datasets.yaml) and its centre of mass placed at the centre of the 28x28 frame.
+fitted into `object_size` pixels and centred as the dataset's images are (`centre` in datasets.yaml: MNIST puts a
+digit's centre of mass at pixel (14, 14); Fashion-MNIST centres each object's box).
 """
 
 import argparse
@@ -30,7 +31,9 @@ def read_image(path: Path) -> Image.Image:
 
 
 def grayscale(image: Image.Image) -> np.ndarray:
-    """Values in [0, 1]; a transparent background counts as white paper."""
+    """Values in [0, 1]; a transparent background counts as white paper, 16-bit images keep their depth."""
+    if image.mode.startswith("I"):
+        return np.asarray(image, dtype=np.float32) / 65535
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         paper = Image.new("RGBA", image.size, "white")
         image = Image.alpha_composite(paper, image.convert("RGBA"))
@@ -41,7 +44,7 @@ def border(pixels: np.ndarray) -> np.ndarray:
     return np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
 
 
-def to_convention(image: Image.Image, object_size: int, source: str = "the image") -> np.ndarray:
+def to_convention(image: Image.Image, object_size: int, centre: str, source: str = "the image") -> np.ndarray:
     """A 28x28 float32 array in [0, 1] as the dataset's images are: light object, dark background, centred."""
     pixels = grayscale(image)
     background = np.median(border(pixels))
@@ -56,10 +59,15 @@ def to_convention(image: Image.Image, object_size: int, source: str = "the image
     scale = object_size / max(crop.shape)
     height, width = (max(1, round(side * scale)) for side in crop.shape)
     fitted = np.clip(np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.LANCZOS)), 0, 1)
-    centre = (np.arange(height) @ fitted.sum(axis=1), np.arange(width) @ fitted.sum(axis=0)) / fitted.sum()
+    if centre == "mass":  # MNIST puts the centre of mass at pixel (14, 14)
+        middle = (np.arange(height) @ fitted.sum(axis=1), np.arange(width) @ fitted.sum(axis=0)) / fitted.sum()
+        wanted = np.array(IMAGE_SHAPE) / 2
+    else:  # the middle of the object's box at the middle of the frame
+        middle = (np.array(fitted.shape) - 1) / 2
+        wanted = (np.array(IMAGE_SHAPE) - 1) / 2
     top, left = (
-        int(np.clip(round((frame - 1) / 2 - middle), 0, frame - side))
-        for frame, side, middle in zip(IMAGE_SHAPE, fitted.shape, centre, strict=True)
+        int(np.clip(round(goal - at), 0, frame - side))
+        for goal, at, frame, side in zip(wanted, middle, IMAGE_SHAPE, fitted.shape, strict=True)
     )
     frame = np.zeros(IMAGE_SHAPE, dtype=np.float32)
     frame[top : top + height, left : left + width] = fitted
@@ -76,7 +84,7 @@ def main(dataset_name: str, trained: Path, paths: list[Path], top: int) -> list[
     results, failures = [], []
     for path in paths:
         try:
-            image = to_convention(read_image(path), dataset.object_size, str(path))
+            image = to_convention(read_image(path), dataset.object_size, dataset.centre, str(path))
         except DataError as error:
             failures.append(str(error))
             continue

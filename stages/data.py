@@ -35,6 +35,7 @@ class Dataset:
     debian: str | None  # or Debian package that installs it
     classes: tuple[str, ...]
     object_size: int  # pixels the object's longer side spans in its 28x28 image, e.g. 20 for MNIST digits
+    centre: str  # how objects are centred in the frame: by their centre of "mass", or their "box"
     sha256: dict[str, str]
 
 
@@ -50,6 +51,7 @@ def load_catalog(path: Path = CATALOG_FILE) -> dict[str, Dataset]:
                 debian=entry["mirror"].get("debian"),
                 classes=tuple(str(label) for label in entry["classes"]),
                 object_size=int(entry["object_size"]),
+                centre=entry["centre"],
                 sha256={file: entry["sha256"][file] for file in IDX_FILES},
             )
             for name, entry in raw.items()
@@ -65,6 +67,8 @@ def find_dataset(name: str, path: Path = CATALOG_FILE) -> Dataset:
     dataset = catalog[name]
     if len(dataset.classes) != NUM_CLASSES:
         raise DataError(f"{path}: {name} lists {len(dataset.classes)} class names, expected {NUM_CLASSES}")
+    if dataset.centre not in ("mass", "box"):
+        raise DataError(f"{path}: {name} has centre {dataset.centre!r}; it must be mass or box")
     return dataset
 
 

@@ -47,7 +47,9 @@ def plot_confusion(matrix: np.ndarray, class_names: tuple[str, ...], title: str,
 
 def plot_predictions(images: np.ndarray, predictions: list[dict], title: str, path: Path) -> None:
     """Each image with its predicted and actual label; green where they agree, red where not."""
-    figure, axes = plt.subplots(1, len(images), figsize=(2.6 * len(images), 3.2), layout="constrained", squeeze=False)
+    # Margins by hand: constrained layout sets the title on top of the middle image's labels.
+    margins = {"top": 0.78, "bottom": 0.02, "left": 0.01, "right": 0.99}
+    figure, axes = plt.subplots(1, len(images), figsize=(2.6 * len(images), 3.4), squeeze=False, gridspec_kw=margins)
     for axis, image, prediction in zip(axes[0], images, predictions, strict=True):
         axis.imshow(image, cmap="binary")
         axis.set_axis_off()

@@ -46,8 +46,14 @@ def library(package: str) -> str:
     return f"<script>/* {package} */\n{code.decode()}\n</script>"
 
 
+def up_to_date() -> bool:
+    """Whether the template is there and carries the pinned versions (each script starts with its package)."""
+    page = TEMPLATE.read_text() if TEMPLATE.is_file() else ""
+    return all(f"/* {package} */" in page for package in LIBRARIES)
+
+
 def main() -> None:
-    if not TEMPLATE.is_file():
+    if not up_to_date():
         page = PAGE.replace("LIBRARIES", "\n".join(map(library, LIBRARIES)))
         with atomic_path(TEMPLATE) as temporary:
             temporary.write_text(page)

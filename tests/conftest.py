@@ -85,6 +85,7 @@ def write_catalog(path: Path, mirrors: dict[str, Path], checksums: dict[str, str
             "mirror": {"dir": str(mirror)},
             "classes": CLASS_NAMES,
             "object_size": 20,
+            "centre": "mass",
             "sha256": checksums,
         }
         for name, mirror in mirrors.items()

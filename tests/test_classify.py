@@ -35,7 +35,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     widths = (2, 3, 4)
     x = np.stack(
         [
-            classify.to_convention(Image.fromarray(np.uint8(draw(shape, width=width) * 255)), 20)
+            classify.to_convention(Image.fromarray(np.uint8(draw(shape, width=width) * 255)), 20, "mass")
             for shape in SHAPES.values()
             for width in widths
         ]
@@ -50,13 +50,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def variants(original: np.ndarray, folder: Path, name: str) -> list[Path]:
-    """The original as PNG, then larger and off-centre, inverted, and in colour (PNG and JPEG)."""
+    """The original as PNG (8 and 16 bits), then larger and off-centre, inverted, and in colour (PNG and JPEG)."""
     ink = original[..., np.newaxis]
     canvas = np.zeros((150, 110), np.float32)
     canvas[20:104, 10:94] = np.asarray(Image.fromarray(original).resize((84, 84), Image.Resampling.BICUBIC))
     dark_blue_on_yellow = (1 - ink) * np.array([250, 235, 160]) + ink * np.array([20, 30, 110])
     pictures = {
         "original.png": Image.fromarray(np.uint8(original * 255)),
+        "16-bit.png": Image.fromarray(np.uint16(original * 65535)),
         "larger.png": Image.fromarray(np.uint8(np.clip(canvas, 0, 1) * 255)),
         "inverted.png": Image.fromarray(np.uint8((1 - np.clip(canvas, 0, 1)) * 255)),
         "colour.png": Image.fromarray(np.uint8(dark_blue_on_yellow)),
@@ -82,17 +83,16 @@ def test_other_sizes_inversions_and_colours_classify_as_the_original(label, trai
     assert all(f"{CLASS_NAMES[label]} (" in line for line in printed)
 
 
-@pytest.mark.parametrize("object_size", [20, 28])
-def test_a_dark_block_on_light_paper_becomes_light_on_dark_fitted_and_centred(object_size):
+@pytest.mark.parametrize(("object_size", "centre", "middle"), [(20, "mass", 14), (28, "box", 13.5)])
+def test_a_dark_block_on_light_paper_becomes_light_on_dark_fitted_and_centred(object_size, centre, middle):
     paper = np.full((100, 200), 230, np.uint8)
     paper[10:90, 130:170] = 15  # 80 tall, 40 wide, far right of centre
-    image = classify.to_convention(Image.fromarray(paper), object_size)
+    image = classify.to_convention(Image.fromarray(paper), object_size, centre)
 
     rows, columns = np.nonzero(image > 0.5)
     assert (rows.max() - rows.min() + 1, columns.max() - columns.min() + 1) == (object_size, object_size // 2)
     assert image.max() == pytest.approx(1, abs=0.01) and image[0, 0] == 0
-    centre = np.array(np.nonzero(image)).mean(axis=1)
-    assert centre == pytest.approx([13.5, 13.5], abs=0.5)
+    assert np.array(np.nonzero(image)).mean(axis=1) == pytest.approx([middle, middle], abs=0.5)
 
 
 def test_unreadable_and_blank_images_are_named_after_the_others_are_classified(trained, synthetic_project, capsys):

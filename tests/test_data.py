@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import yaml
 
 from stages.data import DataError, check_pair, decode_idx, encode_idx, find_dataset, normalize
 
@@ -56,3 +57,11 @@ def test_project_catalog_has_both_datasets_with_ten_classes():
 def test_unknown_dataset_is_named():
     with pytest.raises(DataError, match="unknown dataset 'digits'"):
         find_dataset("digits")
+
+
+def test_a_catalog_entry_must_say_how_its_objects_are_centred(synthetic_project):
+    catalog = yaml.safe_load((synthetic_project / "datasets.yaml").read_text())
+    catalog["tiny"]["centre"] = "middle"
+    (synthetic_project / "datasets.yaml").write_text(yaml.safe_dump(catalog))
+    with pytest.raises(DataError, match="tiny has centre 'middle'; it must be mass or box"):
+        find_dataset("tiny")
