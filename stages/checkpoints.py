@@ -55,24 +55,22 @@ class EpochCheckpoints(keras.callbacks.Callback):
         """The first epoch of highest validation accuracy, counting from 1."""
         return int(np.argmax(self.history["val_accuracy"])) + 1
 
-    def restore(self, trainer: keras.Model) -> int:
-        """Load the last saved epoch's state into `trainer` and return its number (0: none).
-
-        Folders of other runs (other params or data) are removed.
-        """
+    def saved_epoch(self) -> int:
+        """The last epoch this run saved (0: none). Folders of other runs (other params or data) are removed."""
         for other in self.root.glob("*"):
             if other != self.folder:
                 remove(other)
         saved = self._saved()
-        if not saved:
-            return 0
+        return saved[-1] if saved else 0
+
+    def restore(self, trainer: keras.Model, epoch: int) -> None:
+        """Load the saved state of `epoch` into `trainer`."""
         trainer.optimizer.build(trainer.trainable_variables)
-        trainer.load_weights(self.weights(saved[-1]))
-        state = json.loads(self._state(saved[-1]).read_text())
+        trainer.load_weights(self.weights(epoch))
+        state = json.loads(self._state(epoch).read_text())
         for variable, value in zip(seed_states(trainer), state["seed_states"], strict=True):
             variable.assign(value)
         self.history = state["history"]
-        return saved[-1]
 
     def on_epoch_end(self, epoch, logs=None):
         for name, value in logs.items():

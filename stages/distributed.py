@@ -51,7 +51,8 @@ def scratch(strategy: tf.distribute.Strategy, folder: Path) -> Path:
 
 
 def agree(strategy: tf.distribute.Strategy, epoch: int) -> None:
-    """Fail unless every worker resumes from the same epoch."""
+    """Fail unless every worker resumes from the same epoch; before any variable exists, since creating one is a
+    collective operation every worker must join."""
     epochs = strategy.gather(strategy.run(lambda: tf.constant([epoch])), axis=0).numpy().tolist()
     if len(set(epochs)) > 1:
         raise PipelineError(

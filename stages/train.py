@@ -42,6 +42,10 @@ def main(
     chief = distributed.is_chief(strategy)
     if not chief:
         checkpoints_root = distributed.scratch(strategy, checkpoints_root)
+    checkpoints = EpochCheckpoints(checkpoints_root, run_key(seed, model, train, arrays))
+    done = checkpoints.saved_epoch()
+    if not whole_epochs:
+        distributed.agree(strategy, done)
     with strategy.scope():
         classifier = build_model(x_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
         models = (
@@ -52,10 +56,9 @@ def main(
         trainer = models[0]
         schedule_steps = train.epochs * -(-len(x_train) // train.batch_size)
         compile_model(models, train.optimizer, train.learning_rate, train.schedule, schedule_steps)
-        checkpoints = EpochCheckpoints(checkpoints_root, run_key(seed, model, train, arrays))
-        done = checkpoints.restore(trainer)
-    if done:
-        print(f"{prepared.name}: resuming after epoch {done} of {train.epochs}, saved in {checkpoints.folder}")
+        if done:
+            checkpoints.restore(trainer, done)
+            print(f"{prepared.name}: resuming after epoch {done} of {train.epochs}, saved in {checkpoints.folder}")
     callbacks = [checkpoints, EpochProgress(prepared.name, done, train.epochs)]
     started = time.perf_counter()
     if whole_epochs:
@@ -72,7 +75,6 @@ def main(
             verbose=0,
         )
     else:
-        distributed.agree(strategy, done)
         distributed.fit(
             strategy,
             classifier,

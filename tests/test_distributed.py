@@ -3,18 +3,22 @@ cluster; the chief writes the model, the other worker writes nothing inside its 
 
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
 
 from stages import download, prepare
+from stages.data import sha256
 from stages.model import ENVIRONMENT, HISTORY, MODEL, load_model, read_history
 from stages.params import PrepareParams
-from tests.conftest import TINY_PARAMS, with_change
+from tests.conftest import TINY_PARAMS, synthetic_idx_files, with_change, write_catalog, write_mirror
 
 PROJECT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "stages.train", "prepared", "trained", "checkpoints"]
@@ -34,37 +38,86 @@ def files(folder: Path) -> set[str]:
     return {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
 
 
-def test_two_workers_train_together_and_only_the_chief_writes(synthetic_project: Path, tmp_path: Path):
-    params = with_change(TINY_PARAMS, "train.distribute", "multi_worker")
-    params = with_change(params, "train.epochs", 4)
-    (synthetic_project / "params.yaml").write_text(yaml.safe_dump(params))
-    download.main("tiny", synthetic_project / "raw")
-    prepare.main(synthetic_project / "raw", synthetic_project / "prepared", 0, PrepareParams(20))
-    worker_project = shutil.copytree(synthetic_project, tmp_path.parent / f"{tmp_path.name}-worker")
-    before = files(worker_project)
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    workers = []
-    for index, project in enumerate((synthetic_project, worker_project)):
-        scratch = tmp_path.parent / f"{tmp_path.name}-tmp-{index}"
-        scratch.mkdir()
-        environment = {
-            **os.environ,
-            "PYTHONPATH": str(PROJECT),
-            "TMPDIR": str(scratch),
-            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
-        }
-        workers.append(
-            subprocess.Popen(TRAIN, cwd=project, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        )
-    outputs = [worker.communicate(timeout=300)[0].decode() for worker in workers]
+class Cluster:
+    """Two workers on 127.0.0.1, each with its own copy of a prepared synthetic project and its own temp folder."""
 
-    assert [worker.returncode for worker in workers] == [0, 0], outputs
-    assert "trained 4 epochs as a worker" in outputs[1]
-    assert files(synthetic_project / "trained") == {MODEL, HISTORY, ENVIRONMENT}
-    assert files(worker_project) == before, "the worker wrote inside its project"
-    assert not any((tmp_path.parent / f"{tmp_path.name}-tmp-1").iterdir()), "the worker left its checkpoints"
-    history = read_history(synthetic_project / "trained" / HISTORY)
+    def __init__(self, chief_project: Path, root: Path, params: dict):
+        (chief_project / "params.yaml").write_text(yaml.safe_dump(params))
+        download.main("tiny", chief_project / "raw")
+        prepare.main(
+            chief_project / "raw", chief_project / "prepared", 0, PrepareParams(params["prepare"]["validation_size"])
+        )
+        self.projects = [chief_project, shutil.copytree(chief_project, root / "worker")]
+        self.scratch = [root / "tmp-0", root / "tmp-1"]
+        for folder in self.scratch:
+            folder.mkdir()
+        self.addresses = [f"127.0.0.1:{port}" for port in free_ports(2)]
+
+    def start(self) -> list[subprocess.Popen]:
+        workers = []
+        for index, (project, scratch) in enumerate(zip(self.projects, self.scratch, strict=True)):
+            task = {"cluster": {"worker": self.addresses}, "task": {"type": "worker", "index": index}}
+            environment = {
+                **os.environ,
+                "PYTHONPATH": str(PROJECT),
+                "TMPDIR": str(scratch),
+                "TF_CONFIG": json.dumps(task),
+            }
+            workers.append(
+                subprocess.Popen(TRAIN, cwd=project, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            )
+        return workers
+
+    def run(self) -> list[tuple[int, str]]:
+        workers = self.start()
+        outputs = [worker.communicate(timeout=300)[0].decode() for worker in workers]
+        return [(worker.returncode, output) for worker, output in zip(workers, outputs, strict=True)]
+
+
+def test_two_workers_train_together_and_only_the_chief_writes(synthetic_project: Path, tmp_path_factory):
+    params = with_change(with_change(TINY_PARAMS, "train.distribute", "multi_worker"), "train.epochs", 4)
+    cluster = Cluster(synthetic_project, tmp_path_factory.mktemp("cluster"), params)
+    chief, worker = cluster.projects
+    before = files(worker)
+
+    results = cluster.run()
+
+    assert [code for code, _ in results] == [0, 0], results
+    assert "trained 4 epochs as a worker" in results[1][1]
+    assert files(chief / "trained") == {MODEL, HISTORY, ENVIRONMENT}
+    assert files(worker) == before, "the worker wrote inside its project"
+    assert not any(cluster.scratch[1].iterdir()), "the worker left its checkpoints"
+    history = read_history(chief / "trained" / HISTORY)
     assert len(history["loss"]) == 4 and history["loss"][-1] < history["loss"][0]
-    assert load_model(synthetic_project / "trained").count_params() > 0
-    environment = json.loads((synthetic_project / "trained" / ENVIRONMENT).read_text())
+    assert load_model(chief / "trained").count_params() > 0
+    environment = json.loads((chief / "trained" / ENVIRONMENT).read_text())
     assert environment["distribute"] == {"strategy": "multi_worker", "replicas": 2} and environment["xla"] is False
+
+
+def test_workers_that_would_resume_from_different_epochs_stop_with_an_error(synthetic_project, tmp_path_factory):
+    """Kill both workers after the chief saved epoch 2, lose the other worker's checkpoints, start both again."""
+    files = synthetic_idx_files(train_size=3000)
+    write_mirror(synthetic_project / "mirror", files)
+    write_catalog(
+        synthetic_project / "datasets.yaml",
+        {"tiny": synthetic_project / "mirror"},
+        {file: sha256(raw) for file, raw in files.items()},
+    )
+    params = with_change(with_change(TINY_PARAMS, "train.distribute", "multi_worker"), "train.epochs", 20)
+    cluster = Cluster(synthetic_project, tmp_path_factory.mktemp("cluster"), with_change(params, "train.batch_size", 8))
+    workers = cluster.start()
+    while not list(synthetic_project.glob("checkpoints/*/epoch-2.weights.h5")):
+        assert all(worker.poll() is None for worker in workers), [worker.stdout.read() for worker in workers]
+        time.sleep(0.01)
+    for worker in workers:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    shutil.rmtree(cluster.scratch[1])
+    cluster.scratch[1].mkdir()
+
+    results = cluster.run()
+
+    assert [code for code, _ in results] == [1, 1], results
+    for _, output in results:
+        assert re.search(r"error: the workers would resume after different epochs \(\d+, 0\)", output), output
+    assert not (synthetic_project / "trained").exists()
