@@ -93,13 +93,18 @@ def write_catalog(path: Path, mirrors: dict[str, Path], checksums: dict[str, str
     path.write_text(yaml.safe_dump(catalog))
 
 
+def write_tiny_dataset(project: Path, train_size: int = 120) -> None:
+    """The synthetic dataset `tiny` in `project`/mirror, and the catalog entry vouching for it."""
+    files = synthetic_idx_files(train_size)
+    write_mirror(project / "mirror", files)
+    write_catalog(
+        project / "datasets.yaml", {"tiny": project / "mirror"}, {file: sha256(raw) for file, raw in files.items()}
+    )
+
+
 @pytest.fixture
 def synthetic_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder holding datasets.yaml for one synthetic dataset, `tiny`, mirrored in mirror/."""
-    files = synthetic_idx_files()
-    write_mirror(tmp_path / "mirror", files)
-    write_catalog(
-        tmp_path / "datasets.yaml", {"tiny": tmp_path / "mirror"}, {file: sha256(raw) for file, raw in files.items()}
-    )
+    write_tiny_dataset(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path

@@ -15,10 +15,9 @@ from pathlib import Path
 import yaml
 
 from stages import download, prepare
-from stages.data import sha256
 from stages.model import ENVIRONMENT, HISTORY, MODEL, load_model, read_history
 from stages.params import PrepareParams
-from tests.conftest import TINY_PARAMS, synthetic_idx_files, with_change, write_catalog, write_mirror
+from tests.conftest import TINY_PARAMS, with_change, write_tiny_dataset
 
 PROJECT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "stages.train", "prepared", "trained", "checkpoints"]
@@ -96,13 +95,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(synthetic_project:
 
 def test_workers_that_would_resume_from_different_epochs_stop_with_an_error(synthetic_project, tmp_path_factory):
     """Kill both workers after the chief saved epoch 2, lose the other worker's checkpoints, start both again."""
-    files = synthetic_idx_files(train_size=3000)
-    write_mirror(synthetic_project / "mirror", files)
-    write_catalog(
-        synthetic_project / "datasets.yaml",
-        {"tiny": synthetic_project / "mirror"},
-        {file: sha256(raw) for file, raw in files.items()},
-    )
+    write_tiny_dataset(synthetic_project, train_size=3000)
     params = with_change(with_change(TINY_PARAMS, "train.distribute", "multi_worker"), "train.epochs", 20)
     cluster = Cluster(synthetic_project, tmp_path_factory.mktemp("cluster"), with_change(params, "train.batch_size", 8))
     workers = cluster.start()

@@ -17,10 +17,9 @@ import tensorflow as tf
 import yaml
 
 from stages import download, evaluate, predict, prepare, train
-from stages.data import sha256
 from stages.model import ENVIRONMENT, HISTORY, MODEL, WholeEpochs, build_model, compile_model, load_model
 from stages.params import ModelParams, ParamsError, PredictParams, PrepareParams, TrainParams
-from tests.conftest import TEST_THREADS, synthetic_idx_files, write_catalog, write_mirror
+from tests.conftest import TEST_THREADS, write_tiny_dataset
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -175,13 +174,7 @@ def test_predicting_more_images_than_the_test_set_is_refused(trained):
 def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_one(synthetic_project, distribute):
     """SIGKILL the train stage once epoch 2 of 4 is saved, run it again, compare with an unbroken run."""
     raw, prepared = synthetic_project / "raw", synthetic_project / "prepared"
-    files = synthetic_idx_files(train_size=3000)
-    write_mirror(synthetic_project / "mirror", files)
-    write_catalog(
-        synthetic_project / "datasets.yaml",
-        {"tiny": synthetic_project / "mirror"},
-        {file: sha256(content) for file, content in files.items()},
-    )
+    write_tiny_dataset(synthetic_project, train_size=3000)
     download.main("tiny", raw)
     prepare.main(raw, prepared, 0, PrepareParams(validation_size=100))
     settings = {
