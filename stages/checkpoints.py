@@ -7,7 +7,6 @@ resumes from it. Each file is written under a temporary name and renamed into pl
 epoch counts once its weights are there. The folder goes when the run has written its outputs.
 """
 
-import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -17,13 +16,11 @@ import numpy as np
 
 from stages import params
 from stages.common import atomic_path, remove, write_json
+from stages.data import arrays_sha256
 
 
 def run_key(seed: int, model: params.ModelParams, train: params.TrainParams, arrays: list[np.ndarray]) -> str:
-    digest = hashlib.sha256(json.dumps([seed, asdict(model), asdict(train)], sort_keys=True).encode())
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()[:16]
+    return arrays_sha256(arrays, json.dumps([seed, asdict(model), asdict(train)], sort_keys=True).encode())[:16]
 
 
 def seed_states(model: keras.Model) -> list[keras.Variable]:

@@ -76,6 +76,15 @@ def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def arrays_sha256(arrays: list[np.ndarray], prefix: bytes = b"") -> str:
+    """SHA-256 over `prefix`, then every array's shape and bytes in order: equal exactly when the arrays are."""
+    digest = hashlib.sha256(prefix)
+    for array in arrays:
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 def encode_idx(array: np.ndarray) -> bytes:
     header = IDX_UINT8 + bytes([array.ndim]) + np.asarray(array.shape, dtype=">i4").tobytes()
     return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()

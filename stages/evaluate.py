@@ -7,14 +7,13 @@ for DVC's confusion plot), and as pictures (PNG) the confusion matrix and the tr
 """
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from stages.common import run, write_csv, write_json
-from stages.data import NUM_CLASSES, find_dataset, load_arrays
+from stages.data import NUM_CLASSES, arrays_sha256, find_dataset, load_arrays
 from stages.figures import plot_confusion, plot_history
 from stages.model import ENVIRONMENT, HISTORY, load_model, read_history
 
@@ -26,11 +25,7 @@ def weights_fingerprint(weights: list[np.ndarray]) -> str:
 
     The .keras file cannot show this, since Keras writes the save time into it.
     """
-    digest = hashlib.sha256()
-    for array in weights:
-        digest.update(str(array.shape).encode())
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+    return arrays_sha256(weights)
 
 
 def main(
