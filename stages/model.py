@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from stages.common import write_csv
@@ -47,7 +48,7 @@ class Dropout(keras.layers.Dropout):
 
 
 class WholeEpochs(keras.Model):
-    """Fits `classifier` one epoch per Keras step, for `model.fit(x, y, batch_size=len(x), shuffle=False)`.
+    """Fits `classifier` one epoch per Keras step, through `fit_epochs` (Keras's fit given the whole epoch at once).
 
     The step shuffles the epoch and runs Keras's own train_step on each minibatch of `batch_size` in a
     TensorFlow loop, compiled by XLA when `jit_compile`: the updates of a plain fit, without its per-batch
@@ -64,6 +65,26 @@ class WholeEpochs(keras.Model):
 
     def call(self, inputs, training=False):
         return self.classifier(inputs, training=training)
+
+    def fit_epochs(
+        self,
+        train: tuple[np.ndarray, np.ndarray],
+        valid: tuple[np.ndarray, np.ndarray],
+        initial_epoch: int,
+        epochs: int,
+        callbacks: list[keras.callbacks.Callback],
+    ) -> keras.callbacks.History:
+        return self.fit(
+            *train,
+            batch_size=len(train[0]),
+            shuffle=False,  # train_step shuffles
+            initial_epoch=initial_epoch,
+            epochs=epochs,
+            validation_data=valid,
+            validation_batch_size=len(valid[0]),
+            callbacks=callbacks,
+            verbose=0,
+        )
 
     def train_step(self, data):
         x, y = data

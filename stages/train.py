@@ -61,30 +61,11 @@ def main(
             print(f"{prepared.name}: resuming after epoch {done} of {train.epochs}, saved in {checkpoints.folder}")
     callbacks = [checkpoints, EpochProgress(prepared.name, done, train.epochs)]
     started = time.perf_counter()
+    training, validation = (x_train, y_train), (x_valid, y_valid)
     if whole_epochs:
-        trainer.fit(
-            x_train,
-            y_train,
-            batch_size=len(x_train),
-            shuffle=False,
-            initial_epoch=done,
-            epochs=train.epochs,
-            validation_data=(x_valid, y_valid),
-            validation_batch_size=len(x_valid),
-            callbacks=callbacks,
-            verbose=0,
-        )
+        trainer.fit_epochs(training, validation, done, train.epochs, callbacks)
     else:
-        distributed.fit(
-            strategy,
-            classifier,
-            (x_train, y_train),
-            (x_valid, y_valid),
-            train.batch_size,
-            done,
-            train.epochs,
-            callbacks,
-        )
+        distributed.fit(strategy, classifier, training, validation, train.batch_size, done, train.epochs, callbacks)
     seconds = time.perf_counter() - started
     if not chief:
         checkpoints.finish()
