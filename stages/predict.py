@@ -7,11 +7,27 @@ Writes each prediction (JSON) and the images with their labels (PNG).
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from stages import params
 from stages.common import run, write_json
 from stages.data import find_dataset, load_arrays
 from stages.figures import plot_predictions
 from stages.model import load_model
+
+
+def describe(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:
+    """Per image: its index, predicted class with its probability, actual class, and whether they agree."""
+    return [
+        {
+            "index": index,
+            "predicted": class_names[row.argmax()],
+            "probability": round(float(row.max()), 6),
+            "actual": class_names[label],
+            "correct": bool(row.argmax() == label),
+        }
+        for index, (row, label) in enumerate(zip(probabilities, labels, strict=True))
+    ]
 
 
 def main(
@@ -29,17 +45,7 @@ def main(
             f"params.yaml: predict.count = {predict.count} is not allowed; there are only {len(x_test)} test images"
         )
     images, labels = x_test[: predict.count], y_test[: predict.count]
-    probabilities = load_model(trained).predict(images, verbose=0)
-    predictions = [
-        {
-            "index": index,
-            "predicted": class_names[row.argmax()],
-            "probability": round(float(row.max()), 6),
-            "actual": class_names[label],
-            "correct": bool(row.argmax() == label),
-        }
-        for index, (row, label) in enumerate(zip(probabilities, labels, strict=True))
-    ]
+    predictions = describe(load_model(trained).predict(images, verbose=0), labels, class_names)
     write_json(predictions_path, predictions)
     plot_predictions(images, predictions, f"{dataset_name}: first {predict.count} test images", picture_path)
     correct = sum(prediction["correct"] for prediction in predictions)
