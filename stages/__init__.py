@@ -1,7 +1,43 @@
-"""The pipeline's stages, one module each, and the small shared code they import."""
+"""The pipeline's stages, one module each, and the small shared code they import.
+
+Importing the package pins TensorFlow's numerics, so it must come before TensorFlow loads: every stage, test,
+notebook and benchmark process imports it first. TensorFlow picks its code by the CPU it runs on; each setting
+below removes one such choice, measured to change the trained weights between an AMD EPYC with AVX-512 and one
+with AVX2 only. With all of them, both train bit-identical weights. A variable already set is left as it is, and
+the model card records what was in force.
+"""
 
 import os
+import platform
 
+NUMERICS = {
+    # TensorFlow's own ops (validation, evaluate, predict): oneDNN's matmul and softmax kernels round differently
+    # on each instruction set, even capped with ONEDNN_MAX_CPU_ISA; Eigen's, compiled into TensorFlow, do not.
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    # Eigen's matrix products, in XLA's code too, hand their blocks to oneDNN's sgemm, which differs by CPU
+    # the same way; this keeps them in Eigen.
+    "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "0",
+}
+# XLA hands matrix products and reductions to YNNPACK, whose kernels follow the CPU (AVX-512 ones where there is
+# AVX-512) with no cap; without it they run in Eigen. XLA's own code is generated for AVX2 at most: it would use
+# 512-bit vectors otherwise, though that alone did not change the weights here.
+XLA_FLAGS = {
+    "--xla_cpu_experimental_ynn_fusion_type": "-LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,-LIBRARY_FUSION_TYPE_REDUCE",
+    "--xla_cpu_max_isa": "AVX2",
+}
+
+
+def pin_numerics() -> None:
+    for name, value in NUMERICS.items():
+        os.environ.setdefault(name, value)
+    flags = os.environ.get("XLA_FLAGS", "")
+    added = [f"{flag}={value}" for flag, value in XLA_FLAGS.items() if flag not in flags]
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        added = [flag for flag in added if not flag.startswith("--xla_cpu_max_isa")]
+    os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
+
+
+pin_numerics()
 # TensorFlow's C++ start-up chatter (oneDNN notes, graph attribute mismatches) says nothing a user
 # can act on; real failures still raise in Python. Set TF_CPP_MIN_LOG_LEVEL to see it again.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

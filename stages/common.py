@@ -39,8 +39,9 @@ def remove(path: Path) -> None:
 
 
 def write_json(path: Path, value: object) -> None:
+    """Strict JSON: a NaN or infinity raises ValueError instead of writing what JSON readers reject."""
     with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(value, indent=2) + "\n")
+        temporary.write_text(json.dumps(value, indent=2, allow_nan=False) + "\n")
 
 
 def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]]) -> None:

@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stages import NUMERICS
+
 
 def cpu() -> tuple[str, list[str]]:
     """The CPU's model name and instruction-set flags, from /proc/cpuinfo where there is one."""
@@ -36,7 +38,7 @@ def describe(jit_compile: bool, distribute: str, replicas: int) -> dict:
             "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
         },
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset (TensorFlow's default)"),
+        "numerics": {name: os.environ.get(name, "unset") for name in (*NUMERICS, "XLA_FLAGS")},
         "xla": jit_compile,
         "distribute": {"strategy": distribute, "replicas": replicas},
     }

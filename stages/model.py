@@ -1,6 +1,7 @@
 """The dense classifier of the lesson: build, seed, compile and fit it a whole epoch at a time; its saved folder."""
 
 import csv
+import math
 import time
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stages.common import write_csv
+from stages.common import PipelineError, write_csv
 from stages.data import DataError
 
 # What the train stage writes into its output folder.
@@ -117,6 +118,33 @@ class EpochProgress(keras.callbacks.Callback):
             f"about {pace * (self.epochs - done):.0f} s left",
             flush=True,
         )
+
+
+class TrainingDiverged(PipelineError):
+    pass
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stops training at the first epoch whose training or validation loss is NaN, infinite or exploded; `advice`
+    names the params to look at. Listed before the checkpoints, so that epoch is never saved.
+
+    Exploded: over 100 times the loss of a uniform guess, ln(classes), which only blown-up logits reach (a learning
+    rate of 50 gives 2e7 in the first epoch, and ends at chance without ever reaching NaN).
+    """
+
+    def __init__(self, name: str, num_classes: int, advice: str):
+        super().__init__()
+        self.name, self.advice = name, advice
+        self.uniform_guess_loss = math.log(num_classes)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for metric in ("loss", "val_loss"):
+            value = float(logs[metric])
+            if not math.isfinite(value) or value > 100 * self.uniform_guess_loss:
+                raise TrainingDiverged(
+                    f"{self.name}: training diverged at epoch {epoch + 1}: {metric} {value:.4g} (a uniform guess "
+                    f"scores {self.uniform_guess_loss:.2f}); {self.advice}"
+                )
 
 
 def build_model(

@@ -1,5 +1,6 @@
 """params.yaml, parsed once into frozen dataclasses: a bad key or value fails at once, by name."""
 
+import math
 import re
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
@@ -101,8 +102,8 @@ def _parse_value(key: str, value: Any, expected: Any) -> Any:
         _allow(isinstance(value, list), key, value, f"a list of {item_type.__name__}")
         return origin(_parse_value(key, item, item_type) for item in value)
     if expected is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        _allow(ok, key, value, "a number")
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        _allow(ok, key, value, "a finite number")
         return float(value)
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
     _allow(ok, key, value, f"of type {expected.__name__}")

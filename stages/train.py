@@ -18,6 +18,8 @@ from stages.model import (
     HISTORY,
     MODEL,
     EpochProgress,
+    StopOnDivergence,
+    TrainingDiverged,
     WholeEpochs,
     build_model,
     compile_model,
@@ -59,13 +61,22 @@ def main(
         if done:
             checkpoints.restore(trainer, done)
             print(f"{prepared.name}: resuming after epoch {done} of {train.epochs}, saved in {checkpoints.folder}")
-    callbacks = [checkpoints, EpochProgress(prepared.name, done, train.epochs)]
+    advice = f"lower train.learning_rate (now {train.learning_rate:g}) or change train.optimizer ({train.optimizer})"
+    callbacks = [
+        StopOnDivergence(prepared.name, NUM_CLASSES, advice),
+        checkpoints,
+        EpochProgress(prepared.name, done, train.epochs),
+    ]
     started = time.perf_counter()
     training, validation = (x_train, y_train), (x_valid, y_valid)
-    if whole_epochs:
-        trainer.fit_epochs(training, validation, done, train.epochs, callbacks)
-    else:
-        distributed.fit(strategy, classifier, training, validation, train.batch_size, done, train.epochs, callbacks)
+    try:
+        if whole_epochs:
+            trainer.fit_epochs(training, validation, done, train.epochs, callbacks)
+        else:
+            distributed.fit(strategy, classifier, training, validation, train.batch_size, done, train.epochs, callbacks)
+    except TrainingDiverged:
+        checkpoints.finish()  # a rerun with the same params would only diverge again
+        raise
     seconds = time.perf_counter() - started
     if not chief:
         checkpoints.finish()

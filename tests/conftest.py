@@ -1,5 +1,8 @@
 """Tiny synthetic datasets in the real IDX format, and a catalog that points the stages at them."""
 
+import stages  # noqa: F401  first: pins TensorFlow's numerics before any test loads TensorFlow
+
+# isort: split
 import copy
 import gzip
 from pathlib import Path

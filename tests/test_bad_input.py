@@ -131,6 +131,22 @@ CASES = {
     "unknown optimizer": (param("train.optimizer", "adagrad"), PREPARE, "train.optimizer = 'adagrad'"),
     "unknown activation": (param("model.activation", "swish2"), PREPARE, "model.activation = 'swish2'"),
     "dropout of 1": (param("model.dropout", 1), PREPARE, "model.dropout = 1.0"),
+    "infinite learning rate": (param("train.learning_rate", float("inf")), PREPARE, "train.learning_rate = inf"),
+    "learning rate not a number": (param("train.learning_rate", float("nan")), PREPARE, "train.learning_rate = nan"),
+    "dropout not a number": (param("model.dropout", float("nan")), PREPARE, "model.dropout = nan .* a finite number"),
+    "no predictions": (param("predict.count", 0), PREPARE, "predict.count = 0 .* a positive integer"),
+    # training that diverges stops at that epoch, writing nothing
+    "learning rate so large the loss explodes": (
+        param("train.learning_rate", 50.0),
+        TRAIN,
+        r"prepared: training diverged at epoch 1: loss [\d.e+]+ \(a uniform guess scores 2.30\); lower "
+        r"train.learning_rate \(now 50\)",
+    ),
+    "learning rate so large the loss is NaN": (
+        param("train.learning_rate", 1e30),
+        TRAIN,
+        r"prepared: training diverged at epoch 1: loss nan .* train.learning_rate \(now 1e\+30\)",
+    ),
     "multi_worker without a cluster": (
         param("train.distribute", "multi_worker"),
         TRAIN,

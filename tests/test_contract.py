@@ -14,15 +14,19 @@ STAGES = PIPELINE["stages"]
 
 
 def module_path(module: str) -> Path:
-    return Path(*module.split(".")).with_suffix(".py")
+    path = Path(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 def stage_imports(path: Path) -> set[str]:
-    """The stages.* modules a module imports directly."""
-    found = set()
+    """The stages.* modules a module imports directly, and the package itself, whose start-up pins the numerics."""
+    found = {"stages"}
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module == "stages":
-            found |= {f"stages.{alias.name}" for alias in node.names}
+            found |= {
+                f"stages.{alias.name}" if module_path(f"stages.{alias.name}").is_file() else "stages"
+                for alias in node.names
+            }
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("stages."):
             found.add(node.module)
         elif isinstance(node, ast.Import):

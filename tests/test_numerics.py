@@ -1,0 +1,71 @@
+"""The same params and data train the same weights, bit for bit, on every x86-64 CPU with AVX2 and FMA: importing
+`stages` pins TensorFlow's CPU-dependent choices (stages/__init__.py)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import stages
+from stages import download, evaluate, prepare, train
+from stages.model import load_model
+from stages.params import ModelParams, PrepareParams, TrainParams
+from tests.conftest import TEST_THREADS, write_tiny_dataset
+
+# The weights' SHA-256 after the run below. Produced on an AMD EPYC whose flags include avx512f, and the same on an
+# AMD EPYC without AVX-512 (avx2 and fma only). A machine whose numerics differ fails here first, in seconds,
+# before `make reproduced` would find it after an hour of training.
+EXPECTED_WEIGHTS_SHA256 = "3b8db5b9a284f35c4580fb413d23f96cfe8589fd052884721170045d61fb14e1"
+
+
+def test_a_few_steps_of_training_give_the_committed_weights_on_any_cpu(tmp_path: Path, monkeypatch):
+    """The real training path (whole epochs compiled by XLA, dropout, Adam with cosine decay) on fixed synthetic
+    images through the lesson's 784-200-100-10 network: each matrix product of the pipeline's size and kind."""
+    write_tiny_dataset(tmp_path, train_size=300)
+    monkeypatch.chdir(tmp_path)
+    download.main("tiny", tmp_path / "raw")
+    prepare.main(tmp_path / "raw", tmp_path / "prepared", 0, PrepareParams(validation_size=44))
+    train.main(
+        tmp_path / "prepared",
+        tmp_path / "trained",
+        tmp_path / "checkpoints",
+        seed=0,
+        model=ModelParams(hidden_units=(200, 100), activation="relu", dropout=0.2),
+        train=TrainParams(
+            epochs=2,
+            batch_size=128,
+            optimizer="adam",
+            learning_rate=0.001,
+            schedule="cosine",
+            keep="last",
+            jit_compile=True,
+            threads=TEST_THREADS,
+            distribute="none",
+        ),
+    )
+    weights = load_model(tmp_path / "trained").get_weights()
+    assert evaluate.weights_fingerprint(weights) == EXPECTED_WEIGHTS_SHA256
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({}, {"TF_ENABLE_ONEDNN_OPTS": "0", "XLA_FLAGS": " ".join(f"{k}={v}" for k, v in stages.XLA_FLAGS.items())}),
+        (  # what a user set explicitly is kept; the other flags are added
+            {"TF_ENABLE_ONEDNN_OPTS": "1", "XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2 --xla_dump_to=dump"},
+            {
+                "TF_ENABLE_ONEDNN_OPTS": "1",
+                "XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2 --xla_dump_to=dump --xla_cpu_experimental_ynn_fusion_type="
+                + stages.XLA_FLAGS["--xla_cpu_experimental_ynn_fusion_type"],
+            },
+        ),
+    ],
+)
+def test_numerics_are_pinned_unless_set_explicitly(monkeypatch, before, after):
+    for name in (*stages.NUMERICS, "XLA_FLAGS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in before.items():
+        monkeypatch.setenv(name, value)
+    stages.pin_numerics()
+    assert {name: os.environ[name] for name in after} == after
+    assert os.environ["TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL"] == "0"
