@@ -8,7 +8,6 @@ Run from the project root after `make` (it reads data/prepared/): `python bench/
 Writes reports/seeds.json, from which `make reproduced` takes its tolerance, and prints the README's table.
 """
 
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -33,9 +32,9 @@ def rules(epochs: int) -> dict:
     return {
         "best": lambda history: [int(np.argmax(history["val_accuracy"])) + 1],
         "best_loss": lambda history: [int(np.argmin(history["val_loss"])) + 1],
-        "last": lambda history: [epochs],
-        "mean_last_5": lambda history: list(range(max(1, epochs - 4), epochs + 1)),
-        "mean_last_10": lambda history: list(range(max(1, epochs - 9), epochs + 1)),
+        "last": lambda _: [epochs],
+        "mean_last_5": lambda _: list(range(max(1, epochs - 4), epochs + 1)),
+        "mean_last_10": lambda _: list(range(max(1, epochs - 9), epochs + 1)),
     }
 
 
@@ -45,7 +44,7 @@ class EveryEpoch(keras.callbacks.Callback):
         self.weights: list[list[np.ndarray]] = []
         self.history: dict[str, list[float]] = {}
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, _epoch, logs=None):
         self.weights.append(self.model.classifier.get_weights())
         for name, value in logs.items():
             self.history.setdefault(name, []).append(float(value))
@@ -82,7 +81,9 @@ def main() -> None:
             scores = {}
             for rule, choose in rules(train.epochs).items():
                 epochs = choose(recorder.history)
-                weights = [np.mean(layer, axis=0) for layer in zip(*(recorder.weights[e - 1] for e in epochs))]
+                weights = [
+                    np.mean(layer, axis=0) for layer in zip(*(recorder.weights[e - 1] for e in epochs), strict=True)
+                ]
                 classifier.set_weights(weights)
                 loss, accuracy = classifier.evaluate(x_test, y_test, batch_size=1000, verbose=0)
                 scores[rule] = {

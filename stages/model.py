@@ -120,7 +120,7 @@ class EpochProgress(keras.callbacks.Callback):
         )
 
 
-class TrainingDiverged(PipelineError):
+class DivergenceError(PipelineError):
     pass
 
 
@@ -141,7 +141,7 @@ class StopOnDivergence(keras.callbacks.Callback):
         for metric in ("loss", "val_loss"):
             value = float(logs[metric])
             if not math.isfinite(value) or value > 100 * self.uniform_guess_loss:
-                raise TrainingDiverged(
+                raise DivergenceError(
                     f"{self.name}: training diverged at epoch {epoch + 1}: {metric} {value:.4g} (a uniform guess "
                     f"scores {self.uniform_guess_loss:.2f}); {self.advice}"
                 )

@@ -17,9 +17,9 @@ from stages.model import (
     ENVIRONMENT,
     HISTORY,
     MODEL,
+    DivergenceError,
     EpochProgress,
     StopOnDivergence,
-    TrainingDiverged,
     WholeEpochs,
     build_model,
     compile_model,
@@ -74,7 +74,7 @@ def main(
             trainer.fit_epochs(training, validation, done, train.epochs, callbacks)
         else:
             distributed.fit(strategy, classifier, training, validation, train.batch_size, done, train.epochs, callbacks)
-    except TrainingDiverged:
+    except DivergenceError:
         checkpoints.finish()  # a rerun with the same params would only diverge again
         raise
     seconds = time.perf_counter() - started
