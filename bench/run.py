@@ -33,8 +33,17 @@ FLOPS_PER_TRAINING_IMAGE = 3 * 2 * (784 * 200 + 200 * 100 + 100 * 10)
 MATMUL_SIZE = 2048
 
 
-def python(*arguments: str, cwd: Path = PROJECT) -> str:
-    environment = {**os.environ, "PYTHONPATH": str(PROJECT)}
+# What TensorFlow picks for this CPU when the stages do not pin it (stages/__init__.py): explicit values, which the
+# stages leave as they are. The same weights as with none of it set, before the pinning existed.
+HOST_NUMERICS = {
+    "TF_ENABLE_ONEDNN_OPTS": "1",
+    "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "1",
+    "XLA_FLAGS": "--xla_cpu_experimental_ynn_fusion_type=+LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT --xla_cpu_max_isa=AMX",
+}
+
+
+def python(*arguments: str, cwd: Path = PROJECT, numerics: dict | None = None) -> str:
+    environment = {**os.environ, **(numerics or {}), "PYTHONPATH": str(PROJECT)}
     result = subprocess.run([sys.executable, *arguments], cwd=cwd, env=environment, capture_output=True, text=True)
     if result.returncode:
         sys.exit(f"benchmark step failed: {' '.join(arguments)}\n{result.stderr[-3000:]}")
@@ -62,8 +71,8 @@ def run_reference(prepared: Path, workdir: Path, epochs: int | None = None) -> d
     return json.loads(python(str(PROJECT / "bench" / "reference.py"), str(prepared), *extra, cwd=workdir))
 
 
-def run_ours(prepared: Path, workdir: Path) -> dict:
-    output = python("-m", "stages.train", str(prepared), "trained", "checkpoints", cwd=workdir)
+def run_ours(prepared: Path, workdir: Path, numerics: dict | None = None) -> dict:
+    output = python("-m", "stages.train", str(prepared), "trained", "checkpoints", cwd=workdir, numerics=numerics)
     fit_seconds = float(output.split(" epochs in ")[1].split(" s;")[0])
     last = (workdir / "trained" / "history.csv").read_text().strip().splitlines()[-1].split(",")
     return {"fit_seconds": fit_seconds, "val_accuracy": float(last[-1])}
@@ -121,6 +130,31 @@ def train_pairs(pairs: int, epochs: int, batch_size: int) -> dict:
         "ours_gflops": round(FLOPS_PER_TRAINING_IMAGE * train_images / b_epoch / 1e9, 1),
         "reference_val_accuracy": reference_accuracy,
         "ours_val_accuracy": ours_accuracy,
+    }
+
+
+def numerics_cost(pairs: int, epochs: int, batch_size: int) -> dict:
+    """Time per epoch of the train stage with pinned numerics (B) and with the CPU's own (H), alternating."""
+    prepared = PROJECT / "data" / "prepared" / DATASET
+    pinned, host = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        short = workdir_with_epochs(Path(folder), 1, batch_size)
+        long = workdir_with_epochs(Path(folder), epochs, batch_size)
+        for pair in range(pairs):
+            for times, numerics in ((host, HOST_NUMERICS), (pinned, None)):
+                first, full = run_ours(prepared, short, numerics), run_ours(prepared, long, numerics)
+                times.append((full["fit_seconds"] - first["fit_seconds"]) / (epochs - 1))
+            print(f"pair {pair + 1}: host {host[-1]:.3f} s/epoch, pinned {pinned[-1]:.3f} s/epoch", flush=True)
+    ratios = [b / a for a, b in zip(host, pinned, strict=True)]
+    return {
+        "dataset": DATASET,
+        "batch_size": batch_size,
+        "pairs": pairs,
+        "host_seconds_per_epoch": round(statistics.median(host), 3),
+        "pinned_seconds_per_epoch": round(statistics.median(pinned), 3),
+        "ratio_median": round(statistics.median(ratios), 3),
+        "ratio_min": round(min(ratios), 3),
+        "ratio_max": round(max(ratios), 3),
     }
 
 
@@ -200,6 +234,7 @@ def machine() -> dict:
     versions = python("-c", "import tensorflow, keras; print(tensorflow.__version__, keras.__version__)").split()
     return {
         "cpu": cpu,
+        "avx512f": "avx512f" in Path("/proc/cpuinfo").read_text().split(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "tensorflow": versions[0],
@@ -215,6 +250,7 @@ def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
     for key, batch_size, runs in (("train", train["batch_size"], pairs), ("train_batch_32", 32, max(3, pairs // 2))):
         results[key] = train_pairs(runs, epochs, batch_size)
         results[key]["ours_fraction_of_matmul"] = round(results[key]["ours_gflops"] / results["matmul_gflops"], 3)
+    results["numerics_cost"] = numerics_cost(pairs, epochs, train["batch_size"])
     if not skip_end_to_end:
         results["end_to_end"] = end_to_end()
     (PROJECT / "reports" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")

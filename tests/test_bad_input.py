@@ -139,13 +139,13 @@ CASES = {
     "learning rate so large the loss explodes": (
         param("train.learning_rate", 50.0),
         TRAIN,
-        r"prepared: training diverged at epoch 1: loss [\d.e+]+ \(a uniform guess scores 2.30\); lower "
+        r"training diverged at epoch 1: loss [\d.e+]+ \(a uniform guess scores 2.30\); lower "
         r"train.learning_rate \(now 50\)",
     ),
     "learning rate so large the loss is NaN": (
         param("train.learning_rate", 1e30),
         TRAIN,
-        r"prepared: training diverged at epoch 1: loss nan .* train.learning_rate \(now 1e\+30\)",
+        r"training diverged at epoch 1: loss nan .* train.learning_rate \(now 1e\+30\)",
     ),
     "multi_worker without a cluster": (
         param("train.distribute", "multi_worker"),

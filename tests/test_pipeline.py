@@ -19,6 +19,8 @@ from PIL import Image
 from stages import offline_plots
 from stages.data import sha256
 from tests.conftest import synthetic_idx_files, write_catalog, write_mirror
+from tests.test_bad_input import CASES as BAD_INPUT
+from tests.test_bad_input import snapshot
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATASETS = ("mnist", "fashion_mnist")
@@ -120,6 +122,33 @@ def test_metrics_and_plots_cover_both_datasets(project):
         for picture in ("curves", "confusion", "predictions"):
             assert f"reports/{dataset}/{picture}.png" in plots
         assert plots[f"reports/{dataset}/per_class_accuracy.csv"][0]["content"]["data"]["values"]
+
+
+DVC_REPRO_CASES = {name: case for name, case in BAD_INPUT.items() if case[1][0] in ("stages.prepare", "stages.train")}
+
+
+@pytest.mark.slow
+def test_bad_params_under_dvc_repro_fail_with_one_line_and_keep_the_last_reports(project):
+    """The bad-input table's params cases through `dvc repro`, which deletes a stage's outputs before running it:
+    the stage's own one line, a non-zero exit, and the reports of the last good run still there, byte for byte."""
+    good_params, good_reports = (project / "params.yaml").read_text(), snapshot(project / "reports")
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CONFIG"}
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    failures = {}
+    for name, (change, _, message) in DVC_REPRO_CASES.items():
+        change(project)
+        result = subprocess.run(
+            [sys.executable, "-m", "dvc", "repro"], cwd=project, env=environment, capture_output=True, text=True
+        )
+        (project / "params.yaml").write_text(good_params)
+        errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error: ")]
+        if result.returncode == 0 or len(errors) != 1 or not re.search(message, errors[0]):
+            failures[name] = f"exit {result.returncode}: {errors or result.stderr[-500:]}"
+        elif snapshot(project / "reports") != good_reports:
+            failures[name] = "the reports changed"
+    dvc(project, "checkout")  # the models DVC removed before the refused train runs, back from its cache
+    assert "Data and pipelines are up to date." in dvc(project, "status")
+    assert not failures, failures
 
 
 def browse(page: Path, *options: str) -> str:
