@@ -1,0 +1,69 @@
+"""`make reproduced` judges each dataset bit-identical or within the measured tolerance, and fails beyond it."""
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import TINY_PARAMS
+
+PROJECT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("check_reproduced", PROJECT / ".ci" / "check_reproduced.py")
+gate = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(gate)
+
+COMMITTED = {"weights_sha256": "a" * 64, "metrics": {"test": {"loss": 0.08, "accuracy": 0.98}}}
+SPREAD = {"loss": {"mean": 0.08, "std": 0.002}, "accuracy": {"mean": 0.98, "std": 0.0004}}
+
+
+def write_reports(project: Path, weights_sha256: str, metrics: dict) -> None:
+    reports = project / "reports" / "tiny"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "model.json").write_text(json.dumps({"weights_sha256": weights_sha256}))
+    (reports / "metrics.json").write_text(json.dumps(metrics))
+
+
+@pytest.fixture
+def committed_project(tmp_path, monkeypatch) -> Path:
+    """A git repository holding committed reports for `tiny`, its params and a table of seeds."""
+    monkeypatch.chdir(tmp_path)
+    write_reports(tmp_path, COMMITTED["weights_sha256"], COMMITTED["metrics"])
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
+    train = {key: value for key, value in TINY_PARAMS["train"].items() if key != "keep"}
+    table = {"model": TINY_PARAMS["model"], "train": train, "datasets": {"tiny": {"summary": {"last": SPREAD}}}}
+    (tmp_path / "reports" / "seeds.json").write_text(json.dumps(table))
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"]):
+        subprocess.run(["git", *command], check=True)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("weights", "metrics", "mode", "problems"),
+    [
+        ("a" * 64, COMMITTED["metrics"], "bit-identical", 0),
+        ("b" * 64, {"test": {"loss": 0.085, "accuracy": 0.9789}}, "within tolerance", 0),  # 3 sd: 0.006, 0.0012
+        ("b" * 64, {"test": {"loss": 0.087, "accuracy": 0.9787}}, "within tolerance", 2),
+        ("a" * 64, {"test": {"loss": 0.08, "accuracy": 0.97}}, "bit-identical", 1),  # evaluate itself changed
+    ],
+)
+def test_gate_judges_by_fingerprint_then_by_measured_tolerance(
+    committed_project, capsys, weights, metrics, mode, problems
+):
+    write_reports(committed_project, weights, metrics)
+    spread, table_problems = gate.seed_spread(yaml.safe_load(Path("params.yaml").read_text()))
+    assert table_problems == []
+    assert len(gate.dataset_problems("tiny", spread)) == problems
+    assert f"tiny: {mode}" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("committed_project")
+def test_gate_refuses_a_table_measured_with_other_params():
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["train"]["learning_rate"] = 0.5
+    _, problems = gate.seed_spread(params)
+    assert problems == [
+        "reports/seeds.json was measured with other train params; rerun `python -m bench.seeds` and commit it"
+    ]
