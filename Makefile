@@ -4,7 +4,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all setup repro test reproduced bench
+.PHONY: all setup repro test other-cpu reproduced bench
 
 all: repro
 
@@ -29,6 +29,17 @@ test: $(VENV)/.installed
 	ruff format --check .
 	ruff check .
 	pytest
+
+# The numerics test once more on an emulated CPU of the other family: QEMU's EPYC-Milan model has AVX2 and FMA but
+# no AVX-512, so an AVX-512 machine checks the AVX2-only numerics too (QEMU installed here if it is missing).
+other-cpu: $(VENV)/.installed
+ifeq ($(shell uname -m),x86_64)
+	command -v qemu-x86_64 > /dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user > /dev/null; }
+	qemu-x86_64 -cpu EPYC-Milan $(BIN)/python -m pytest -q tests/test_numerics.py
+else
+	@echo "other-cpu: the pinned numerics are x86-64's; nothing to emulate on $(shell uname -m)"
+endif
 
 # After `make` in a clean clone: did the run reproduce the committed metrics and data?
 reproduced: $(VENV)/.installed

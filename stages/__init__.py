@@ -2,9 +2,9 @@
 
 Importing the package pins TensorFlow's numerics, so it must come before TensorFlow loads: every stage, test,
 notebook and benchmark process imports it first. TensorFlow picks its code by the CPU it runs on; each setting
-below removes one such choice, measured to change the trained weights between an AMD EPYC with AVX-512 and one
-with AVX2 only. With all of them, both train bit-identical weights. A variable already set is left as it is, and
-the model card records what was in force.
+below removes one such choice. With all of them, an AMD EPYC with AVX-512 and one with AVX2 only (emulated by
+QEMU) train bit-identical weights; without them, they did not. A variable already set is left as it is, and the
+model card records what was in force.
 """
 
 import os

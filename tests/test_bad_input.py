@@ -46,6 +46,15 @@ def param(path: str, value: object) -> Callable[[Path], None]:
     return change
 
 
+def params_file(content: bytes) -> Callable[[Path], None]:
+    """Replace params.yaml with `content`."""
+
+    def change(project: Path) -> None:
+        (project / "params.yaml").write_bytes(content)
+
+    return change
+
+
 def gzipped_and_cut(project: Path) -> None:
     raw = (project / "mirror" / TRAIN_IMAGES).read_bytes()
     (project / "mirror" / TRAIN_IMAGES).unlink()
@@ -100,12 +109,12 @@ CASES = {
     "catalog missing": (lambda project: (project / "datasets.yaml").unlink(), DOWNLOAD, "datasets.yaml"),
     # params: checked in full by every stage before it reads or writes anything
     "params file not YAML": (
-        lambda project: (project / "params.yaml").write_text("train: [unclosed"),
+        params_file(b"train: [unclosed"),
         PREPARE,
         "cannot read params.yaml: expected ',' or ']', but got '<stream end>' at line 1, column 17",
     ),
     "params file not text": (
-        lambda project: (project / "params.yaml").write_bytes(b"seed: \xff\xfe"),
+        params_file(b"seed: \xff\xfe"),
         PREPARE,
         "cannot read params.yaml: 'utf-8' codec can't decode byte 0xff",
     ),

@@ -12,9 +12,9 @@ from stages.model import load_model
 from stages.params import ModelParams, PrepareParams, TrainParams
 from tests.conftest import TEST_THREADS, write_tiny_dataset
 
-# The weights' SHA-256 after the run below. Produced on an AMD EPYC whose flags include avx512f, and the same on an
-# AMD EPYC without AVX-512 (avx2 and fma only). A machine whose numerics differ fails here first, in seconds,
-# before `make reproduced` would find it after an hour of training.
+# The weights' SHA-256 after the run below. Produced on an AMD EPYC whose flags include avx512f; the same under
+# QEMU emulating an AMD EPYC-Milan, whose flags have avx2 and fma but no avx512f (`make other-cpu`). A machine
+# whose numerics differ fails here in seconds, before `make reproduced` finds it after minutes of training.
 EXPECTED_WEIGHTS_SHA256 = "3b8db5b9a284f35c4580fb413d23f96cfe8589fd052884721170045d61fb14e1"
 
 
