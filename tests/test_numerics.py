@@ -10,7 +10,7 @@ import stages
 from stages import download, evaluate, prepare, train
 from stages.model import load_model
 from stages.params import ModelParams, PrepareParams, TrainParams
-from tests.conftest import TEST_THREADS, write_tiny_dataset
+from tests.conftest import TINY_PARAMS, write_tiny_dataset
 
 # The weights' SHA-256 after the run below. Produced on an AMD EPYC whose flags include avx512f; the same under
 # QEMU emulating an AMD EPYC-Milan, whose flags have avx2 and fma but no avx512f (`make other-cpu`). A machine
@@ -32,15 +32,8 @@ def test_a_few_steps_of_training_give_the_committed_weights_on_any_cpu(tmp_path:
         seed=0,
         model=ModelParams(hidden_units=(200, 100), activation="relu", dropout=0.2),
         train=TrainParams(
-            epochs=2,
-            batch_size=128,
-            optimizer="adam",
-            learning_rate=0.001,
-            schedule="cosine",
-            keep="last",
-            jit_compile=True,
-            threads=TEST_THREADS,
-            distribute="none",
+            **TINY_PARAMS["train"]
+            | {"epochs": 2, "batch_size": 128, "learning_rate": 0.001, "schedule": "cosine", "jit_compile": True}
         ),
     )
     weights = load_model(tmp_path / "trained").get_weights()
