@@ -36,10 +36,10 @@ def make_deterministic(seed: int, threads: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-@keras.saving.register_keras_serializable(package="stages")
-class Dropout(keras.layers.Dropout):
+class PhiloxDropout(keras.layers.Dropout):
     """Keras's Dropout, the same masks bit for bit, drawn with Philox named rather than left to "auto_select":
-    XLA on CPU runs the auto-selected generator about 30 times slower."""
+    XLA on CPU runs the auto-selected generator about 30 times slower. A training detail: `portable` puts Keras's
+    own Dropout back before the model is saved."""
 
     def call(self, inputs, training=False):
         if not training or not self.rate:
@@ -156,9 +156,23 @@ def build_model(
     for units in hidden_units:
         hidden = keras.layers.Dense(units, activation=activation)(hidden)
         if dropout:
-            hidden = Dropout(dropout)(hidden)
+            hidden = PhiloxDropout(dropout)(hidden)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="class_probabilities")(hidden)
     return keras.Model(inputs, outputs, name="dense_classifier")
+
+
+def portable(classifier: keras.Model) -> keras.Model:
+    """`classifier`, compiled as it is, with Keras's own Dropout in place of PhiloxDropout: the same weights and
+    predictions, and a saved file that plain Keras loads without this project."""
+
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        kind = keras.layers.Dropout if isinstance(layer, PhiloxDropout) else type(layer)
+        return kind.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(classifier, clone_function=clone)
+    copy.set_weights(classifier.get_weights())
+    copy.compile_from_config(classifier.get_compile_config())
+    return copy
 
 
 def compile_model(

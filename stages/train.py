@@ -24,6 +24,7 @@ from stages.model import (
     build_model,
     compile_model,
     make_deterministic,
+    portable,
     write_history,
 )
 
@@ -86,7 +87,7 @@ def main(
     trainer.load_weights(checkpoints.weights(kept))
     with atomic_path(trained) as temporary:
         temporary.mkdir()
-        classifier.save(temporary / MODEL)
+        portable(classifier).save(temporary / MODEL)
         write_history(checkpoints.history, temporary / HISTORY)
         write_json(
             temporary / ENVIRONMENT,

@@ -98,6 +98,28 @@ def test_train_writes_model_history_and_environment(trained):
     assert not (trained / "checkpoints").exists()  # removed once the outputs are written
 
 
+LOAD_WITHOUT_THE_PROJECT = """
+import importlib.util, sys
+import keras, numpy as np
+assert importlib.util.find_spec("stages") is None, "the project is importable here"
+model = keras.saving.load_model(sys.argv[1])
+np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
+"""
+
+
+@pytest.mark.slow
+def test_the_saved_model_loads_in_plain_keras_without_the_project(trained, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    images = trained / "prepared" / "X_test.npy"
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    command = [sys.executable, "-c", LOAD_WITHOUT_THE_PROJECT, trained / "trained" / MODEL, images, "p.npy"]
+    result = subprocess.run(command, cwd=elsewhere, env=environment, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = load_model(trained / "trained").predict(np.load(images), verbose=0)
+    np.testing.assert_array_equal(np.load(elsewhere / "p.npy"), expected)
+
+
 def test_training_is_deterministic(trained):
     first = load_model(trained / "trained").get_weights()
     train.main(trained / "prepared", trained / "again", trained / "checkpoints", 0, MODEL_PARAMS, TRAIN)
