@@ -4,7 +4,7 @@ For each dataset, trains params.yaml's recipe once per seed in SEEDS through the
 only the training's randomness (initial weights, shuffling, dropout) as another CPU's rounding would: the
 validation split stays the pipeline's. Every epoch's weights are kept, so each rule for choosing the weights to
 keep is scored on the same runs; the rules look at the validation set only, the test set scores them.
-Run from the project root after `make` (it reads data/prepared/): `python bench/seeds.py` (about 15 minutes).
+Run from the project root after `make` (it reads data/prepared/): `python -m bench.seeds` (about 12 minutes).
 Writes reports/seeds.json, from which `make reproduced` takes its tolerance, and prints the README's table.
 """
 
