@@ -253,7 +253,7 @@ def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
     results["numerics_cost"] = numerics_cost(pairs, epochs, train["batch_size"])
     if not skip_end_to_end:
         results["end_to_end"] = end_to_end()
-    (PROJECT / "reports" / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    (PROJECT / "reports" / "bench.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
     print(json.dumps(results, indent=2))
 
 
