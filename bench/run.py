@@ -90,6 +90,21 @@ def workdir_with_epochs(root: Path, epochs: int, batch_size: int) -> Path:
     return workdir
 
 
+def one_more_epoch(first: dict, full: dict, epochs: int) -> float:
+    """Seconds of one more epoch: a 1-epoch run and an `epochs` run of the same side, their difference shared out."""
+    return (full["fit_seconds"] - first["fit_seconds"]) / (epochs - 1)
+
+
+def ratios(a: list[float], b: list[float]) -> dict:
+    """B/A of each pair: median, smallest and largest."""
+    pairs = [b_time / a_time for a_time, b_time in zip(a, b, strict=True)]
+    return {
+        "ratio_median": round(statistics.median(pairs), 3),
+        "ratio_min": round(min(pairs), 3),
+        "ratio_max": round(max(pairs), 3),
+    }
+
+
 def train_pairs(pairs: int, epochs: int, batch_size: int) -> dict:
     """Time per epoch of A and B, alternating, without the one-off start-up and tracing.
 
@@ -106,13 +121,12 @@ def train_pairs(pairs: int, epochs: int, batch_size: int) -> dict:
         long = workdir_with_epochs(Path(folder), epochs, batch_size)
         for pair in range(pairs):
             first, full = run_reference(prepared, short, 1), run_reference(prepared, long, epochs)
-            reference.append((full["fit_seconds"] - first["fit_seconds"]) / (epochs - 1))
+            reference.append(one_more_epoch(first, full, epochs))
             reference_accuracy.append(round(full["val_accuracy"], 4))
             first, full = run_ours(prepared, short), run_ours(prepared, long)
-            ours.append((full["fit_seconds"] - first["fit_seconds"]) / (epochs - 1))
+            ours.append(one_more_epoch(first, full, epochs))
             ours_accuracy.append(round(full["val_accuracy"], 4))
             print(f"pair {pair + 1}: A {reference[-1]:.3f} s/epoch, B {ours[-1]:.3f} s/epoch", flush=True)
-    ratios = [b / a for a, b in zip(reference, ours, strict=True)]
     a_epoch, b_epoch = statistics.median(reference), statistics.median(ours)
     return {
         "dataset": DATASET,
@@ -121,9 +135,7 @@ def train_pairs(pairs: int, epochs: int, batch_size: int) -> dict:
         "pairs": pairs,
         "reference_seconds_per_epoch": round(a_epoch, 3),
         "ours_seconds_per_epoch": round(b_epoch, 3),
-        "ratio_median": round(statistics.median(ratios), 3),
-        "ratio_min": round(min(ratios), 3),
-        "ratio_max": round(max(ratios), 3),
+        **ratios(reference, ours),
         "reference_images_per_second": round(train_images / a_epoch),
         "ours_images_per_second": round(train_images / b_epoch),
         "reference_gflops": round(FLOPS_PER_TRAINING_IMAGE * train_images / a_epoch / 1e9, 1),
@@ -143,18 +155,15 @@ def numerics_cost(pairs: int, epochs: int, batch_size: int) -> dict:
         for pair in range(pairs):
             for times, numerics in ((host, HOST_NUMERICS), (pinned, None)):
                 first, full = run_ours(prepared, short, numerics), run_ours(prepared, long, numerics)
-                times.append((full["fit_seconds"] - first["fit_seconds"]) / (epochs - 1))
+                times.append(one_more_epoch(first, full, epochs))
             print(f"pair {pair + 1}: host {host[-1]:.3f} s/epoch, pinned {pinned[-1]:.3f} s/epoch", flush=True)
-    ratios = [b / a for a, b in zip(host, pinned, strict=True)]
     return {
         "dataset": DATASET,
         "batch_size": batch_size,
         "pairs": pairs,
         "host_seconds_per_epoch": round(statistics.median(host), 3),
         "pinned_seconds_per_epoch": round(statistics.median(pinned), 3),
-        "ratio_median": round(statistics.median(ratios), 3),
-        "ratio_min": round(min(ratios), 3),
-        "ratio_max": round(max(ratios), 3),
+        **ratios(host, pinned),
     }
 
 
