@@ -12,7 +12,9 @@ import pytest
 import tensorflow as tf
 import yaml
 
+from stages import download, prepare, train
 from stages.data import IDX_FILES, encode_idx, sha256
+from stages.params import ModelParams, PrepareParams, TrainParams
 
 CLASS_NAMES = [f"class {label}" for label in range(10)]
 TEST_THREADS = 1
@@ -103,6 +105,13 @@ def write_tiny_dataset(project: Path, train_size: int = 120) -> None:
     write_catalog(
         project / "datasets.yaml", {"tiny": project / "mirror"}, {file: sha256(raw) for file, raw in files.items()}
     )
+
+
+def train_tiny(project: Path, validation_size: int, model: ModelParams, train_params: TrainParams) -> None:
+    """Download, prepare (seed 0) and train `tiny` in `project`, into raw/, prepared/ and trained/."""
+    download.main("tiny", project / "raw")
+    prepare.main(project / "raw", project / "prepared", 0, PrepareParams(validation_size))
+    train.main(project / "prepared", project / "trained", project / "checkpoints", 0, model, train_params)
 
 
 @pytest.fixture

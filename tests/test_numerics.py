@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 import stages
-from stages import download, evaluate, prepare, train
+from stages import evaluate
 from stages.model import load_model
-from stages.params import ModelParams, PrepareParams, TrainParams
-from tests.conftest import TINY_PARAMS, write_tiny_dataset
+from stages.params import ModelParams, TrainParams
+from tests.conftest import TINY_PARAMS, train_tiny, write_tiny_dataset
 
 # The weights' SHA-256 after the run below. Produced on an AMD EPYC whose flags include avx512f; the same under
 # QEMU emulating an AMD EPYC-Milan, whose flags have avx2 and fma but no avx512f (`make other-cpu`). A machine
@@ -23,15 +23,11 @@ def test_a_few_steps_of_training_give_the_committed_weights_on_any_cpu(tmp_path:
     images through the lesson's 784-200-100-10 network: each matrix product of the pipeline's size and kind."""
     write_tiny_dataset(tmp_path, train_size=300)
     monkeypatch.chdir(tmp_path)
-    download.main("tiny", tmp_path / "raw")
-    prepare.main(tmp_path / "raw", tmp_path / "prepared", 0, PrepareParams(validation_size=44))
-    train.main(
-        tmp_path / "prepared",
-        tmp_path / "trained",
-        tmp_path / "checkpoints",
-        seed=0,
-        model=ModelParams(hidden_units=(200, 100), activation="relu", dropout=0.2),
-        train=TrainParams(
+    train_tiny(
+        tmp_path,
+        44,
+        ModelParams(hidden_units=(200, 100), activation="relu", dropout=0.2),
+        TrainParams(
             **TINY_PARAMS["train"]
             | {"epochs": 2, "batch_size": 128, "learning_rate": 0.001, "schedule": "cosine", "jit_compile": True}
         ),

@@ -19,7 +19,7 @@ import yaml
 from stages import download, evaluate, predict, prepare, train
 from stages.model import ENVIRONMENT, HISTORY, MODEL, WholeEpochs, build_model, compile_model, load_model
 from stages.params import ModelParams, ParamsError, PredictParams, PrepareParams, TrainParams
-from tests.conftest import TEST_THREADS, write_tiny_dataset
+from tests.conftest import TEST_THREADS, train_tiny, write_tiny_dataset
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -39,16 +39,7 @@ TRAIN = TrainParams(
 
 @pytest.fixture
 def trained(synthetic_project: Path) -> Path:
-    download.main("tiny", synthetic_project / "raw")
-    prepare.main(synthetic_project / "raw", synthetic_project / "prepared", 0, PrepareParams(validation_size=20))
-    train.main(
-        synthetic_project / "prepared",
-        synthetic_project / "trained",
-        synthetic_project / "checkpoints",
-        seed=0,
-        model=MODEL_PARAMS,
-        train=TRAIN,
-    )
+    train_tiny(synthetic_project, 20, MODEL_PARAMS, TRAIN)
     return synthetic_project
 
 
