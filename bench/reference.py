@@ -7,6 +7,7 @@ Usage: python bench/reference.py PREPARED_DIR [--epochs N]. Prints one JSON line
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -30,17 +31,11 @@ def main(prepared: Path, epochs: int | None) -> dict:
             layers.append(keras.layers.Dropout(model_params["dropout"]))
     layers.append(keras.layers.Dense(10, activation="softmax"))
     model = keras.Sequential(layers)
-    learning_rate = train["learning_rate"]
+    arguments = {key: value for key, value in train["optimizer"].items() if key != "name"}
     if train["schedule"] == "cosine":
-        steps = epochs * -(-len(x_train) // train["batch_size"])
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    optimizer_class = {
-        "adam": keras.optimizers.Adam,
-        "adamw": keras.optimizers.AdamW,
-        "sgd": keras.optimizers.SGD,
-        "rmsprop": keras.optimizers.RMSprop,
-    }[train["optimizer"]]
-    optimizer = optimizer_class(learning_rate=learning_rate)
+        steps = epochs * math.ceil(len(x_train) / train["batch_size"])
+        arguments["learning_rate"] = keras.optimizers.schedules.CosineDecay(arguments["learning_rate"], steps)
+    optimizer = keras.optimizers.get({"class_name": train["optimizer"]["name"], "config": arguments})
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     started = time.perf_counter()
     history = model.fit(

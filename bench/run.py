@@ -33,7 +33,7 @@ FLOPS_PER_TRAINING_IMAGE = 3 * 2 * (784 * 200 + 200 * 100 + 100 * 10)
 MATMUL_SIZE = 2048
 
 
-# What TensorFlow picks for this CPU when the stages do not pin it (stages/__init__.py): explicit values, which the
+# What TensorFlow picks for this CPU when the stages do not pin it (lessonkit/numerics.py): explicit values, which the
 # stages leave as they are. The same weights as with none of it set, before the pinning existed.
 HOST_NUMERICS = {
     "TF_ENABLE_ONEDNN_OPTS": "1",
@@ -86,7 +86,6 @@ def workdir_with_epochs(root: Path, epochs: int, batch_size: int) -> Path:
     params["train"]["epochs"] = epochs
     params["train"]["batch_size"] = batch_size
     (workdir / "params.yaml").write_text(yaml.safe_dump(params))
-    shutil.copy(PROJECT / "datasets.yaml", workdir)
     return workdir
 
 

@@ -8,20 +8,21 @@ Run from the project root after `make` (it reads data/prepared/): `python -m ben
 Writes reports/seeds.json, from which `make reproduced` takes its tolerance, and prints the README's table.
 """
 
-import stages  # noqa: F401  first: pins TensorFlow's numerics before it loads
+import lessonkit  # noqa: F401  first: pins TensorFlow's numerics before it loads
 
 # isort: split
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from stages import params
-from stages.common import write_json
-from stages.data import NUM_CLASSES, arrays_sha256, load_arrays
-from stages.model import WholeEpochs, build_model, compile_model, make_deterministic
+from lessonkit import params, saved
+from lessonkit.files import write_json
+from lessonkit.formats import arrays_sha256, load_arrays
+from stages import train as train_stage
 
 PROJECT = Path(__file__).resolve().parents[1]
 SEEDS = (42, 43, 44, 45, 46)  # 42 is params.yaml's: its rows reproduce the committed model cards
@@ -54,16 +55,12 @@ class EveryEpoch(keras.callbacks.Callback):
 
 
 def train_every_epoch(prepared: Path, seed: int, model: params.ModelParams, train: params.TrainParams):
-    """train.main's whole-epoch path, keeping every epoch's weights; returns the classifier and the recorder."""
-    make_deterministic(seed, train.threads)
-    x_train, y_train, x_valid, y_valid = load_arrays(prepared, "X_train", "y_train", "X_valid", "y_valid")
-    classifier = build_model(x_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
-    trainer = WholeEpochs(classifier, train.batch_size, train.jit_compile)
-    steps = train.epochs * -(-len(x_train) // train.batch_size)
-    compile_model((trainer, classifier), train.optimizer, train.learning_rate, train.schedule, steps)
+    """The train stage itself, keeping every epoch's weights; returns the saved classifier and the recorder."""
     recorder = EveryEpoch()
-    trainer.fit_epochs((x_train, y_train), (x_valid, y_valid), 0, train.epochs, [recorder])
-    return classifier, recorder
+    with tempfile.TemporaryDirectory() as folder:
+        trained = Path(folder, "trained")
+        train_stage.main(prepared, trained, Path(folder, "checkpoints"), seed, model, train, callbacks=(recorder,))
+        return saved.load_model(trained), recorder
 
 
 def summary(values: list[float]) -> dict:

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import params
-from stages.common import run, write_json
-from stages.data import find_dataset, load_arrays
-from stages.figures import plot_predictions
-from stages.model import load_model
+from lessonkit import params
+from lessonkit.catalog import find_dataset
+from lessonkit.errors import ParamsError, run
+from lessonkit.figures import plot_predictions
+from lessonkit.files import write_json
+from lessonkit.formats import load_arrays
+from lessonkit.saved import load_model
 
 
 def describe(probabilities: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]) -> list[dict]:
@@ -39,12 +41,12 @@ def main(
     predict: params.PredictParams,
 ) -> None:
     class_names = find_dataset(dataset_name).classes
-    x_test, y_test = load_arrays(prepared, "X_test", "y_test")
-    if predict.count > len(x_test):
-        raise params.ParamsError(
-            f"params.yaml: predict.count = {predict.count} is not allowed; there are only {len(x_test)} test images"
+    X_test, y_test = load_arrays(prepared, "X_test", "y_test")
+    if predict.count > len(X_test):
+        raise ParamsError(
+            f"params.yaml: predict.count = {predict.count} is not allowed; there are only {len(X_test)} test images"
         )
-    images, labels = x_test[: predict.count], y_test[: predict.count]
+    images, labels = X_test[: predict.count], y_test[: predict.count]
     predictions = describe(load_model(trained).predict(images, verbose=0), labels, class_names)
     write_json(predictions_path, predictions)
     plot_predictions(images, predictions, f"{dataset_name}: first {predict.count} test images", picture_path)
@@ -59,7 +61,7 @@ def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("dataset", help="a dataset named in datasets.yaml")
+    parser.add_argument("dataset", help="a dataset with a catalog entry datasets/<dataset>.yaml")
     parser.add_argument("prepared", type=Path, help="folder of the prepare stage's arrays")
     parser.add_argument("trained", type=Path, help="the train stage's folder")
     parser.add_argument("predictions", type=Path, help="where to write the predictions (.json)")

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import params
-from stages.common import run
-from stages.data import load_arrays, normalize, save_arrays
+from lessonkit import params
+from lessonkit.errors import ParamsError, run
+from lessonkit.formats import load_arrays, save_arrays
+
+
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0-255 to float32 in [0, 1]."""
+    return images.astype(np.float32) / np.float32(255)
 
 
 def split_validation(labels: np.ndarray, validation_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -22,7 +27,7 @@ def split_validation(labels: np.ndarray, validation_size: int, seed: int) -> tup
     """
     classes, counts = np.unique(labels, return_counts=True)
     if not len(classes) <= validation_size < len(labels):
-        raise params.ParamsError(
+        raise ParamsError(
             f"params.yaml: prepare.validation_size = {validation_size} is not allowed; with {len(labels)} "
             f"training images in {len(classes)} classes it must be from {len(classes)} to {len(labels) - 1}"
         )
@@ -42,21 +47,21 @@ def split_validation(labels: np.ndarray, validation_size: int, seed: int) -> tup
 
 
 def main(raw: Path, out: Path, seed: int, prepare: params.PrepareParams) -> None:
-    images, labels, test_images, test_labels = load_arrays(raw, "X_train_full", "y_train_full", "X_test", "y_test")
-    train, validation = split_validation(labels, prepare.validation_size, seed)
-    images = normalize(images)
+    X_train_full, y_train_full, X_test, y_test = load_arrays(raw, "X_train_full", "y_train_full", "X_test", "y_test")
+    train, valid = split_validation(y_train_full, prepare.validation_size, seed)
+    X_train_full = normalize(X_train_full)
     save_arrays(
         out,
         {
-            "X_train": images[train],
-            "y_train": labels[train],
-            "X_valid": images[validation],
-            "y_valid": labels[validation],
-            "X_test": normalize(test_images),
-            "y_test": test_labels,
+            "X_train": X_train_full[train],
+            "y_train": y_train_full[train],
+            "X_valid": X_train_full[valid],
+            "y_valid": y_train_full[valid],
+            "X_test": normalize(X_test),
+            "y_test": y_test,
         },
     )
-    print(f"{out}: {len(train)} training, {len(validation)} validation and {len(test_labels)} test images, in [0, 1]")
+    print(f"{out}: {len(train)} training, {len(valid)} validation and {len(y_test)} test images, in [0, 1]")
 
 
 if __name__ == "__main__":

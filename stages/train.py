@@ -6,98 +6,40 @@ trained it (environment.json). A killed run, started again, resumes after its la
 """
 
 import argparse
-import time
 from pathlib import Path
 
-from stages import distributed, environment, params
-from stages.checkpoints import EpochCheckpoints, run_key
-from stages.common import atomic_path, run, write_json
-from stages.data import NUM_CLASSES, load_arrays
-from stages.model import (
-    ENVIRONMENT,
-    HISTORY,
-    MODEL,
-    DivergenceError,
-    EpochProgress,
-    StopOnDivergence,
-    WholeEpochs,
-    build_model,
-    compile_model,
-    make_deterministic,
-    portable,
-    write_history,
-)
+import keras
+
+from lessonkit import params, saved
+from lessonkit.checkpoints import run_key
+from lessonkit.errors import run
+from lessonkit.formats import NUM_CLASSES, load_arrays
+from lessonkit.model import build_model, compile_model, steps_per_epoch
+from lessonkit.training import Training
 
 
 def main(
     prepared: Path,
     trained: Path,
-    checkpoints_root: Path,
+    checkpoints: Path,
     seed: int,
     model: params.ModelParams,
     train: params.TrainParams,
+    callbacks: tuple[keras.callbacks.Callback, ...] = (),
 ) -> None:
-    make_deterministic(seed, train.threads)
-    whole_epochs = train.distribute == "none"
+    """`callbacks`: more Keras callbacks for the fit, e.g. to watch every epoch's weights (bench/seeds.py)."""
     arrays = load_arrays(prepared, "X_train", "y_train", "X_valid", "y_valid")
-    x_train, y_train, x_valid, y_valid = arrays
-    strategy = distributed.strategy(train.distribute)
-    chief = distributed.is_chief(strategy)
-    if not chief:
-        checkpoints_root = distributed.scratch(strategy, checkpoints_root)
-    checkpoints = EpochCheckpoints(checkpoints_root, run_key(seed, model, train, arrays))
-    done = checkpoints.saved_epoch()
-    if not whole_epochs:
-        distributed.agree(strategy, done)
-    with strategy.scope():
-        classifier = build_model(x_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
-        models = (
-            (WholeEpochs(classifier, train.batch_size, train.jit_compile), classifier)
-            if whole_epochs
-            else (classifier,)
-        )
-        trainer = models[0]
-        schedule_steps = train.epochs * -(-len(x_train) // train.batch_size)
-        compile_model(models, train.optimizer, train.learning_rate, train.schedule, schedule_steps)
-        if done:
-            checkpoints.restore(trainer, done)
-            print(f"{prepared.name}: resuming after epoch {done} of {train.epochs}, saved in {checkpoints.folder}")
-    advice = f"lower train.learning_rate (now {train.learning_rate:g}) or change train.optimizer ({train.optimizer})"
-    callbacks = [
-        StopOnDivergence(prepared.name, NUM_CLASSES, advice),
-        checkpoints,
-        EpochProgress(prepared.name, done, train.epochs),
-    ]
-    started = time.perf_counter()
-    training, validation = (x_train, y_train), (x_valid, y_valid)
-    try:
-        if whole_epochs:
-            trainer.fit_epochs(training, validation, done, train.epochs, callbacks)
-        else:
-            distributed.fit(strategy, classifier, training, validation, train.batch_size, done, train.epochs, callbacks)
-    except DivergenceError:
-        checkpoints.finish()  # a rerun with the same params would only diverge again
-        raise
-    seconds = time.perf_counter() - started
-    if not chief:
-        checkpoints.finish()
-        print(f"{prepared.name}: trained {train.epochs - done} epochs as a worker; the chief writes the outputs")
-        return
-    kept = checkpoints.best_epoch() if train.keep == "best" else train.epochs
-    trainer.load_weights(checkpoints.weights(kept))
-    with atomic_path(trained) as temporary:
-        temporary.mkdir()
-        portable(classifier).save(temporary / MODEL)
-        write_history(checkpoints.history, temporary / HISTORY)
-        write_json(
-            temporary / ENVIRONMENT,
-            environment.describe(whole_epochs and train.jit_compile, train.distribute, strategy.num_replicas_in_sync),
-        )
-    checkpoints.finish()
-    print(
-        f"{prepared.name}: trained {train.epochs - done} epochs in {seconds:.1f} s; kept epoch {kept} "
-        f"(validation accuracy {checkpoints.history['val_accuracy'][kept - 1]:.4f}); saved {trained}"
-    )
+    X_train, y_train, X_valid, y_valid = arrays
+    training = Training(prepared.name, seed, train, checkpoints, key=run_key(seed, model, train, arrays))
+    with training.scope():  # the devices train.distribute names
+        classifier = build_model(X_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
+        steps = train.epochs * steps_per_epoch(len(X_train), train.batch_size)
+        compile_model(classifier, train.optimizer, train.schedule, steps)
+    history = training.fit(classifier, (X_train, y_train), (X_valid, y_valid), callbacks)
+    if training.writes_outputs:
+        saved.save(trained, classifier, history, training.environment())
+        print(f"{prepared.name}: saved {trained}")
+    training.finish()
 
 
 if __name__ == "__main__":

@@ -12,16 +12,20 @@ import numpy as np
 import pytest
 import yaml
 
+from lessonkit.formats import encode_idx, sha256
+from lessonkit.params import PrepareParams
 from stages import download, prepare
-from stages.data import encode_idx, sha256
-from stages.params import PrepareParams
-from tests.conftest import DELETE, TINY_PARAMS, synthetic_idx_files, with_change
+from tests.helpers import DELETE, change_catalog, synthetic_idx_files, with_change
 
 TRAIN_IMAGES, TEST_LABELS = "train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 DOWNLOAD = ("stages.download", "tiny", "raw")
 PREPARE = ("stages.prepare", "raw", "prepared")
 TRAIN = ("stages.train", "prepared", "trained", "checkpoints")
-EVALUATE = ("stages.evaluate", "tiny", "prepared", "trained", "m.json", "f.json", "c.csv", "t.csv", "c.png", "h.png")
+EVALUATE = (
+    "stages.evaluate",
+    *("tiny", "prepared", "trained", "--metrics", "m.json", "--card", "f.json", "--per-class", "c.csv"),
+    *("--predictions", "t.csv", "--confusion", "c.png", "--curves", "h.png"),
+)
 
 
 def mirrored(file: str, raw: bytes) -> Callable[[Path], None]:
@@ -29,9 +33,7 @@ def mirrored(file: str, raw: bytes) -> Callable[[Path], None]:
 
     def change(project: Path) -> None:
         (project / "mirror" / file).write_bytes(raw)
-        catalog = yaml.safe_load((project / "datasets.yaml").read_text())
-        catalog["tiny"]["sha256"][file] = sha256(raw)
-        (project / "datasets.yaml").write_text(yaml.safe_dump(catalog))
+        change_catalog(project, "tiny", lambda entry: entry["sha256"].update({file: sha256(raw)}))
 
     return change
 
@@ -84,7 +86,7 @@ CASES = {
     "unreachable source": (
         lambda project: (project / "mirror").rename(project / "elsewhere"),
         DOWNLOAD,
-        r"no source gave the verified IDX files.*Fix: run `python -m stages.mirrors`",
+        r"no source gave the verified IDX files.*Fix: run `python -m tools.mirrors`",
     ),
     "corrupt gzip": (gzipped_and_cut, DOWNLOAD, rf"{TRAIN_IMAGES}.gz is not a valid gzip file"),
     "truncated IDX": (mirrored(TRAIN_IMAGES, images(120)[:-7]), DOWNLOAD, rf"{TRAIN_IMAGES} .*truncated or corrupt"),
@@ -106,7 +108,16 @@ CASES = {
     ),
     "wrong image size": (mirrored(TRAIN_IMAGES, images(120, 32)), DOWNLOAD, r"images are \(32, 32\), expected"),
     "unknown dataset": (unchanged, ("stages.download", "cifar", "raw"), "unknown dataset 'cifar'"),
-    "catalog missing": (lambda project: (project / "datasets.yaml").unlink(), DOWNLOAD, "datasets.yaml"),
+    "catalog entry missing": (
+        lambda project: (project / "datasets" / "tiny.yaml").unlink(),
+        DOWNLOAD,
+        "unknown dataset 'tiny': there is no datasets/tiny.yaml",
+    ),
+    "catalog entry not YAML": (
+        lambda project: (project / "datasets" / "tiny.yaml").write_text("sha256: [unclosed"),
+        DOWNLOAD,
+        "datasets/tiny.yaml is unreadable or incomplete",
+    ),
     # params: checked in full by every stage before it reads or writes anything
     "params file not YAML": (
         params_file(b"train: [unclosed"),
@@ -137,24 +148,47 @@ CASES = {
     ),
     "unknown dataset in params": (param("datasets", ["tiny", "Tiny!"]), PREPARE, "datasets = 'Tiny!'"),
     "dataset name escaping the project": (param("datasets", ["../x"]), PREPARE, r"datasets = '\.\./x'"),
-    "unknown optimizer": (param("train.optimizer", "adagrad"), PREPARE, "train.optimizer = 'adagrad'"),
+    "unknown optimizer": (
+        param("train.optimizer.name", "adamm"),
+        TRAIN,
+        "train.optimizer.name = 'adamm' is not allowed; it must name an optimizer of keras.optimizers",
+    ),
+    "argument the optimizer does not take": (
+        param("train.optimizer.momentum", 0.9),
+        TRAIN,
+        r"train.optimizer = .*'momentum': 0.9.* is not allowed; Keras says: .*momentum",
+    ),
+    "optimizer not a mapping": (param("train.optimizer", "adam"), PREPARE, "train.optimizer = 'adam' .* a mapping"),
+    "optimizer without a learning rate": (
+        param("train.optimizer.learning_rate", DELETE),
+        PREPARE,
+        "train.optimizer.learning_rate = None .* a positive number",
+    ),
     "unknown activation": (param("model.activation", "swish2"), PREPARE, "model.activation = 'swish2'"),
     "dropout of 1": (param("model.dropout", 1), PREPARE, "model.dropout = 1.0"),
-    "infinite learning rate": (param("train.learning_rate", float("inf")), PREPARE, "train.learning_rate = inf"),
-    "learning rate not a number": (param("train.learning_rate", float("nan")), PREPARE, "train.learning_rate = nan"),
+    "infinite learning rate": (
+        param("train.optimizer.learning_rate", float("inf")),
+        PREPARE,
+        "train.optimizer.learning_rate = inf .* a finite number",
+    ),
+    "learning rate not a number": (
+        param("train.optimizer.learning_rate", float("nan")),
+        PREPARE,
+        "train.optimizer.learning_rate = nan",
+    ),
     "dropout not a number": (param("model.dropout", float("nan")), PREPARE, "model.dropout = nan .* a finite number"),
     "no predictions": (param("predict.count", 0), PREPARE, "predict.count = 0 .* a positive integer"),
     # training that diverges stops at that epoch, writing nothing
     "learning rate so large the loss explodes": (
-        param("train.learning_rate", 50.0),
+        param("train.optimizer.learning_rate", 50.0),
         TRAIN,
         r"training diverged at epoch 1: loss [\d.e+]+ \(a uniform guess scores 2.30\); lower "
-        r"train.learning_rate \(now 50\)",
+        r"train.optimizer.learning_rate \(now 50\)",
     ),
     "learning rate so large the loss is NaN": (
-        param("train.learning_rate", 1e30),
+        param("train.optimizer.learning_rate", 1e30),
         TRAIN,
-        r"training diverged at epoch 1: loss nan .* train.learning_rate \(now 1e\+30\)",
+        r"training diverged at epoch 1: loss nan .* train.optimizer.learning_rate \(now 1e\+30\)",
     ),
     "multi_worker without a cluster": (
         param("train.distribute", "multi_worker"),
@@ -180,7 +214,6 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def test_bad_input_gets_one_clear_line_and_loses_nothing(case, synthetic_project, monkeypatch):
     change, command, message = CASES[case]
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    (synthetic_project / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
     download.main("tiny", synthetic_project / "raw")
     prepare.main(synthetic_project / "raw", synthetic_project / "prepared", 0, PrepareParams(20))
     outputs = {name: snapshot(synthetic_project / name) for name in ("raw", "prepared")}

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from stages import classify
-from stages.data import DataError
-from stages.model import MODEL, build_model, compile_model, make_deterministic
-from tests.conftest import CLASS_NAMES, TEST_THREADS
+from lessonkit.errors import DataError
+from lessonkit.model import build_model, compile_model
+from lessonkit.saved import MODEL
+from lessonkit.training import make_deterministic
+from tests.helpers import CLASS_NAMES, TEST_THREADS
+from tools import classify
 
 SHAPES = {0: "ring", 1: "bar", 7: "seven"}
 
@@ -42,7 +44,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     y = np.repeat(list(SHAPES), len(widths))
     model = build_model((28, 28), 10, (32,), "relu", dropout=0)
-    compile_model((model,), "adam", 0.01, "constant", total_steps=0)
+    compile_model(model, {"name": "adam", "learning_rate": 0.01}, "constant", steps=0)
     model.fit(x, y, epochs=30, verbose=0)
     folder = tmp_path_factory.mktemp("trained")
     model.save(folder / MODEL)

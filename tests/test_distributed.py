@@ -14,10 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from lessonkit.params import PrepareParams
+from lessonkit.saved import ENVIRONMENT, HISTORY, MODEL, load_model, read_history
 from stages import download, prepare
-from stages.model import ENVIRONMENT, HISTORY, MODEL, load_model, read_history
-from stages.params import PrepareParams
-from tests.conftest import TINY_PARAMS, with_change, write_tiny_dataset
+from tests.helpers import TINY_PARAMS, with_change, write_tiny_dataset
 
 PROJECT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "stages.train", "prepared", "trained", "checkpoints"]
@@ -86,7 +86,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(synthetic_project:
     assert files(chief / "trained") == {MODEL, HISTORY, ENVIRONMENT}
     assert files(worker) == before, "the worker wrote inside its project"
     assert not any(cluster.scratch[1].iterdir()), "the worker left its checkpoints"
-    history = read_history(chief / "trained" / HISTORY)
+    history = read_history(chief / "trained")
     assert len(history["loss"]) == 4 and history["loss"][-1] < history["loss"][0]
     assert load_model(chief / "trained").count_params() > 0
     environment = json.loads((chief / "trained" / ENVIRONMENT).read_text())

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from lessonkit.errors import DataError
 from stages import download
-from stages.data import DataError
-from tests.conftest import synthetic_idx_files, write_mirror
+from tests.helpers import synthetic_idx_files, write_mirror
 
 
 def test_writes_the_four_arrays_from_the_mirror(synthetic_project):
@@ -41,7 +41,7 @@ def test_checksum_mismatch_is_refused_and_nothing_written(synthetic_project):
 def test_missing_source_names_the_file_and_the_fix(synthetic_project):
     (synthetic_project / "mirror" / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(
-        DataError, match=r"t10k-labels-idx1-ubyte\(\.gz\) is missing.*Fix: run `python -m stages.mirrors`"
+        DataError, match=r"t10k-labels-idx1-ubyte\(\.gz\) is missing.*Fix: run `python -m tools.mirrors`"
     ):
         download.main("tiny", synthetic_project / "raw")
     assert not (synthetic_project / "raw").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TINY_PARAMS
+from tests.helpers import TINY_PARAMS
 
 PROJECT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("check_reproduced", PROJECT / ".ci" / "check_reproduced.py")
@@ -62,7 +62,7 @@ def test_gate_judges_by_fingerprint_then_by_measured_tolerance(
 @pytest.mark.usefixtures("committed_project")
 def test_gate_refuses_a_table_measured_with_other_params():
     params = yaml.safe_load(Path("params.yaml").read_text())
-    params["train"]["learning_rate"] = 0.5
+    params["train"]["optimizer"]["learning_rate"] = 0.5
     _, problems = gate.seed_spread(params)
     assert problems == [
         "reports/seeds.json was measured with other train params; rerun `python -m bench.seeds` and commit it"

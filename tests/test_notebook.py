@@ -4,17 +4,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 from nbclient import NotebookClient
-
-from tests.conftest import TINY_PARAMS
 
 PROJECT = Path(__file__).resolve().parents[1]
 NOTEBOOK = PROJECT / "notebooks" / "lesson.ipynb"
 
 
 def test_the_lesson_notebook_runs_every_step(synthetic_project: Path, monkeypatch: pytest.MonkeyPatch):
-    (synthetic_project / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
     monkeypatch.setenv("PYTHONPATH", str(PROJECT))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     (parameters,) = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]

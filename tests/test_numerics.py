@@ -1,16 +1,15 @@
 """The same params and data train the same weights, bit for bit, on every x86-64 CPU with AVX2 and FMA: importing
-`stages` pins TensorFlow's CPU-dependent choices (stages/__init__.py)."""
+`lessonkit` pins TensorFlow's CPU-dependent choices (lessonkit/numerics.py)."""
 
 import os
 from pathlib import Path
 
 import pytest
 
-import stages
+from lessonkit import numerics
+from lessonkit.saved import load_model
 from stages import evaluate
-from stages.model import load_model
-from stages.params import ModelParams, TrainParams
-from tests.conftest import TINY_PARAMS, train_tiny, write_tiny_dataset
+from tests.helpers import tiny, train_tiny, write_tiny_dataset
 
 # The weights' SHA-256 after the run below. Produced on an AMD EPYC whose flags include avx512f; the same under
 # QEMU emulating an AMD EPYC-Milan, whose flags have avx2 and fma but no avx512f (`make other-cpu`). A machine
@@ -23,15 +22,19 @@ def test_a_few_steps_of_training_give_the_committed_weights_on_any_cpu(tmp_path:
     images through the lesson's 784-200-100-10 network: each matrix product of the pipeline's size and kind."""
     write_tiny_dataset(tmp_path, train_size=300)
     monkeypatch.chdir(tmp_path)
-    train_tiny(
-        tmp_path,
-        44,
-        ModelParams(hidden_units=(200, 100), activation="relu", dropout=0.2),
-        TrainParams(
-            **TINY_PARAMS["train"]
-            | {"epochs": 2, "batch_size": 128, "learning_rate": 0.001, "schedule": "cosine", "jit_compile": True}
-        ),
+    model, train = tiny(
+        "model",
+        "train",
+        model={"hidden_units": [200, 100], "dropout": 0.2},
+        train={
+            "epochs": 2,
+            "batch_size": 128,
+            "optimizer": {"name": "adam", "learning_rate": 0.001},
+            "schedule": "cosine",
+            "jit_compile": True,
+        },
     )
+    train_tiny(tmp_path, 44, model, train)
     weights = load_model(tmp_path / "trained").get_weights()
     assert evaluate.weights_fingerprint(weights) == EXPECTED_WEIGHTS_SHA256
 
@@ -39,22 +42,22 @@ def test_a_few_steps_of_training_give_the_committed_weights_on_any_cpu(tmp_path:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        ({}, {"TF_ENABLE_ONEDNN_OPTS": "0", "XLA_FLAGS": " ".join(f"{k}={v}" for k, v in stages.XLA_FLAGS.items())}),
+        ({}, {"TF_ENABLE_ONEDNN_OPTS": "0", "XLA_FLAGS": " ".join(f"{k}={v}" for k, v in numerics.XLA_FLAGS.items())}),
         (  # what a user set explicitly is kept; the other flags are added
             {"TF_ENABLE_ONEDNN_OPTS": "1", "XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2 --xla_dump_to=dump"},
             {
                 "TF_ENABLE_ONEDNN_OPTS": "1",
                 "XLA_FLAGS": "--xla_cpu_max_isa=SSE4_2 --xla_dump_to=dump --xla_cpu_experimental_ynn_fusion_type="
-                + stages.XLA_FLAGS["--xla_cpu_experimental_ynn_fusion_type"],
+                + numerics.XLA_FLAGS["--xla_cpu_experimental_ynn_fusion_type"],
             },
         ),
     ],
 )
 def test_numerics_are_pinned_unless_set_explicitly(monkeypatch, before, after):
-    for name in (*stages.NUMERICS, "XLA_FLAGS"):
+    for name in (*numerics.NUMERICS, "XLA_FLAGS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in before.items():
         monkeypatch.setenv(name, value)
-    stages.pin_numerics()
+    numerics.pin()
     assert {name: os.environ[name] for name in after} == after
     assert os.environ["TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL"] == "0"

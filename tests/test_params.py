@@ -3,8 +3,9 @@
 import pytest
 import yaml
 
-from stages import params
-from tests.conftest import DELETE, with_change
+from lessonkit import params
+from lessonkit.errors import ParamsError
+from tests.helpers import DELETE, with_change
 
 GOOD = yaml.safe_load(params.PARAMS_FILE.read_text())
 
@@ -14,6 +15,19 @@ def test_project_params_parse_to_typed_groups():
     assert parsed["model"].hidden_units == (200, 100)
     assert parsed["train"].epochs == 60
     assert parsed["prepare"].validation_size == 6000
+    assert parsed["train"].optimizer["name"] == "adam"
+
+
+def test_optimizer_arguments_keep_their_types():
+    changed = with_change(
+        GOOD, "train.optimizer", {"name": "sgd", "learning_rate": 1, "momentum": 0.9, "nesterov": True}
+    )
+    assert params.parse(changed)["train"].optimizer == {
+        "name": "sgd",
+        "learning_rate": 1,
+        "momentum": 0.9,
+        "nesterov": True,
+    }
 
 
 @pytest.mark.parametrize(
@@ -24,8 +38,13 @@ def test_project_params_parse_to_typed_groups():
         ("train.epochs", "60", "train.epochs = '60' .* of type int"),
         ("train.epochs", True, "train.epochs = True"),
         ("train.batch_size", 0, "train.batch_size = 0"),
-        ("train.learning_rate", 0, "train.learning_rate = 0.0"),
-        ("train.optimizer", "adagrad", "train.optimizer = 'adagrad' .* one of adam, adamw, sgd, rmsprop"),
+        ("train.optimizer.learning_rate", 0, "train.optimizer.learning_rate = 0 .* a positive number"),
+        ("train.optimizer.learning_rate", "fast", "train.optimizer.learning_rate = 'fast' .* a positive number"),
+        ("train.optimizer.name", 3, "train.optimizer.name = 3 .* the name of a Keras optimizer"),
+        ("train.optimizer.name", DELETE, "train.optimizer.name = None"),
+        ("train.optimizer.momentum", [0.9], r"train.optimizer.momentum = \[0.9\] .* a number, true/false or a name"),
+        ("train.optimizer.momentum", float("inf"), "train.optimizer.momentum = inf .* a finite number"),
+        ("train.optimizer", "adam", "train.optimizer = 'adam' .* a mapping"),
         ("train.schedule", "step", "train.schedule = 'step'"),
         ("train.keep", "first", "train.keep = 'first'"),
         ("train.jit_compile", "yes", "train.jit_compile = 'yes' .* of type bool"),
@@ -49,7 +68,7 @@ def test_project_params_parse_to_typed_groups():
     ],
 )
 def test_bad_value_is_refused_naming_the_key(path, value, message):
-    with pytest.raises(params.ParamsError, match=message):
+    with pytest.raises(ParamsError, match=message):
         params.parse(with_change(GOOD, path, value))
 
 
@@ -62,5 +81,5 @@ def test_load_returns_the_sections_asked_for(tmp_path):
 
 
 def test_unreadable_file_is_reported(tmp_path):
-    with pytest.raises(params.ParamsError, match="cannot read"):
+    with pytest.raises(ParamsError, match="cannot read"):
         params.load("seed", path=tmp_path / "missing.yaml")

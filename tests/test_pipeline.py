@@ -16,11 +16,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from stages import offline_plots
-from stages.data import sha256
-from tests.conftest import synthetic_idx_files, write_catalog, write_mirror
+from lessonkit.formats import sha256
+from tests.helpers import synthetic_idx_files, write_catalog, write_mirror
 from tests.test_bad_input import CASES as BAD_INPUT
 from tests.test_bad_input import snapshot
+from tools import offline_plots
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATASETS = ("mnist", "fashion_mnist")
@@ -59,12 +59,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project.mkdir()
     for name in ("dvc.yaml", "params.yaml", ".dvcignore"):
         shutil.copy(PROJECT / name, project)
-    shutil.copytree(PROJECT / "stages", project / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("stages", "lessonkit"):
+        shutil.copytree(PROJECT / package, project / package, ignore=shutil.ignore_patterns("__pycache__"))
     files = synthetic_idx_files()
     write_mirror(root / "mirrors" / "mnist", files)
     write_mirror(root / "mirrors" / "fashion_mnist", files, gzipped=True)
     checksums = {file: sha256(raw) for file, raw in files.items()}
-    write_catalog(project / "datasets.yaml", {name: root / "mirrors" / name for name in DATASETS}, checksums)
+    write_catalog(project, {name: root / "mirrors" / name for name in DATASETS}, checksums)
     values = yaml.safe_load((project / "params.yaml").read_text())
     for section, changes in TINY.items():
         values[section].update(changes)
@@ -217,11 +218,11 @@ def test_a_shared_remote_spares_every_other_clone_the_work(project, tmp_path):
     dvc(b, "pull")
     assert "Data and pipelines are up to date." in dvc(b, "status")
     assert "Running stage" not in dvc(b, "repro")
-    assert "Running stage 'train@mnist'" in dvc(b, "exp", "run", "-S", "train.learning_rate=0.1")
+    assert "Running stage 'train@mnist'" in dvc(b, "exp", "run", "-S", "train.optimizer.learning_rate=0.1")
     dvc(b, "push", "--run-cache")
 
     settings = yaml.safe_load((c / "params.yaml").read_text())
-    settings["train"]["learning_rate"] = 0.1
+    settings["train"]["optimizer"]["learning_rate"] = 0.1
     (c / "params.yaml").write_text(yaml.safe_dump(settings))
     output = dvc(c, "repro", "--pull")
     for dataset in DATASETS:
@@ -232,14 +233,14 @@ def test_a_shared_remote_spares_every_other_clone_the_work(project, tmp_path):
 
 @pytest.mark.slow
 def test_a_queued_grid_runs_every_experiment_and_reports_each(project):
-    dvc(project, "exp", "run", "--queue", "-S", "train.learning_rate=0.001,0.1")
+    dvc(project, "exp", "run", "--queue", "-S", "train.optimizer.learning_rate=0.001,0.1")
     dvc(project, "queue", "start", "-j", "2")
     deadline = time.monotonic() + 600
     while re.search(r"\b(Queued|Running)\b", dvc(project, "queue", "status")):
         assert time.monotonic() < deadline, dvc(project, "queue", "status")
         time.sleep(2)
     rows = list(csv.DictReader(io.StringIO(dvc(project, "exp", "show", "--csv"))))
-    experiments = {row["train.learning_rate"]: row for row in rows if row["Executor"]}
+    experiments = {row["train.optimizer.learning_rate"]: row for row in rows if row["Executor"]}
     assert set(experiments) == {"0.001", "0.1"}
     assert all(row["State"] == "Success" for row in experiments.values())
     for dataset in DATASETS:
@@ -251,10 +252,7 @@ def test_a_queued_grid_runs_every_experiment_and_reports_each(project):
 def test_a_third_dataset_needs_only_a_catalog_entry_and_its_name_in_params(project, tmp_path):
     files = synthetic_idx_files(seed=3)
     write_mirror(tmp_path / "letters", files)
-    catalog = yaml.safe_load((project / "datasets.yaml").read_text())
-    catalog["letters"] = {**catalog["mnist"], "mirror": {"dir": str(tmp_path / "letters")}}
-    catalog["letters"]["sha256"] = {file: sha256(raw) for file, raw in files.items()}
-    (project / "datasets.yaml").write_text(yaml.safe_dump(catalog))
+    write_catalog(project, {"letters": tmp_path / "letters"}, {file: sha256(raw) for file, raw in files.items()})
     settings = yaml.safe_load((project / "params.yaml").read_text())
     settings["datasets"].append("letters")
     (project / "params.yaml").write_text(yaml.safe_dump(settings))
@@ -267,3 +265,21 @@ def test_a_third_dataset_needs_only_a_catalog_entry_and_its_name_in_params(proje
         "loss",
         "accuracy",
     }
+
+
+def leaves(values: dict, prefix: str = "") -> set[str]:
+    """The dotted names of a nested mapping's values, as `dvc exp show` names params."""
+    names = set()
+    for key, value in values.items():
+        names |= leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
+    return names
+
+
+@pytest.mark.slow
+def test_exp_show_lists_params_and_metrics_not_the_catalog(project):
+    header = next(csv.reader(io.StringIO(dvc(project, "exp", "show", "--csv"))))
+    params = leaves(yaml.safe_load((project / "params.yaml").read_text())) - {"datasets"}  # datasets: no stage's param
+    metrics = {f"reports/{dataset}/metrics.json:test.{name}" for dataset in DATASETS for name in ("loss", "accuracy")}
+    assert params | metrics <= set(header), set(header)
+    catalog_fields = {"keras", "mirror", "classes", "object_size", "centre", "sha256"}
+    assert not [column for column in header if catalog_fields & set(re.split(r"[.:]", column))], header

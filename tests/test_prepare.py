@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from lessonkit.errors import ParamsError
+from lessonkit.params import PrepareParams
 from stages import download, prepare
-from stages.params import ParamsError, PrepareParams
 
 
 def test_split_is_stratified_exact_and_disjoint():
@@ -41,3 +42,9 @@ def test_main_writes_normalized_split_and_untouched_test_set(synthetic_project):
     raw_test = np.load(synthetic_project / "raw" / "X_test.npy")
     assert np.array_equal(arrays["X_test"], raw_test / np.float32(255))
     assert np.array_equal(arrays["y_test"], np.load(synthetic_project / "raw" / "y_test.npy"))
+
+
+def test_normalize_maps_bytes_to_unit_interval():
+    scaled = prepare.normalize(np.array([0, 51, 255], np.uint8))
+    assert scaled.dtype == np.float32
+    assert scaled.tolist() == pytest.approx([0.0, 0.2, 1.0])

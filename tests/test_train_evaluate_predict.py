@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import keras
@@ -16,63 +15,25 @@ import pytest
 import tensorflow as tf
 import yaml
 
+from lessonkit.errors import ParamsError
+from lessonkit.params import PredictParams, PrepareParams
+from lessonkit.saved import ENVIRONMENT, HISTORY, MODEL, load_model
 from stages import download, evaluate, predict, prepare, train
-from stages.model import ENVIRONMENT, HISTORY, MODEL, WholeEpochs, build_model, compile_model, load_model
-from stages.params import ModelParams, ParamsError, PredictParams, PrepareParams, TrainParams
-from tests.conftest import TEST_THREADS, train_tiny, write_tiny_dataset
+from tests.helpers import TEST_THREADS, tiny, tiny_params, train_tiny, write_tiny_dataset
 
 PROJECT = Path(__file__).resolve().parents[1]
 
-MODEL_PARAMS = ModelParams(hidden_units=(16, 8), activation="relu", dropout=0.1)
-TRAIN = TrainParams(
-    epochs=2,
-    batch_size=32,
-    optimizer="adam",
-    learning_rate=0.01,
-    schedule="cosine",
-    keep="best",
-    jit_compile=True,
-    threads=TEST_THREADS,
-    distribute="none",
-)
+CHANGES = {
+    "model": {"hidden_units": [16, 8], "dropout": 0.1},
+    "train": {"epochs": 2, "schedule": "cosine", "keep": "best", "jit_compile": True},
+}
+MODEL_PARAMS, TRAIN = tiny("model", "train", **CHANGES)
 
 
 @pytest.fixture
 def trained(synthetic_project: Path) -> Path:
     train_tiny(synthetic_project, 20, MODEL_PARAMS, TRAIN)
     return synthetic_project
-
-
-def test_build_model_has_the_lessons_layers():
-    model = build_model((28, 28), 10, (200, 100), "relu", dropout=0)
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    assert [layer.units for layer in dense] == [200, 100, 10]
-    assert isinstance(model.layers[1], keras.layers.Flatten)
-    assert model.count_params() == 784 * 200 + 200 + 200 * 100 + 100 + 100 * 10 + 10
-
-
-def fit_whole_epochs(jit_compile: bool, epochs: int = 2, dropout: float = 0.2) -> WholeEpochs:
-    keras.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
-    x, y = rng.random((100, 28, 28), dtype=np.float32), np.arange(100) % 10
-    trainer = WholeEpochs(build_model((28, 28), 10, (16,), "relu", dropout), 32, jit_compile)
-    compile_model((trainer, trainer.classifier), "adam", 0.01, "constant", total_steps=0)
-    trainer.fit(x, y, batch_size=len(x), shuffle=False, epochs=epochs, verbose=0)
-    return trainer
-
-
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_whole_epochs_update_once_per_minibatch(jit_compile):
-    trainer = fit_whole_epochs(jit_compile, epochs=2)
-    assert int(trainer.optimizer.iterations) == 2 * 4  # 100 images in minibatches of 32: 4 per epoch
-    assert trainer.history.history["loss"][1] < trainer.history.history["loss"][0]
-
-
-def test_whole_epochs_compute_the_same_with_and_without_xla():
-    # Without dropout: XLA draws dropout masks from its own Philox stream.
-    graph, xla = fit_whole_epochs(jit_compile=False, dropout=0), fit_whole_epochs(jit_compile=True, dropout=0)
-    for a, b in zip(graph.classifier.get_weights(), xla.classifier.get_weights(), strict=True):
-        np.testing.assert_allclose(a, b, atol=1e-4)
 
 
 def test_train_writes_model_history_and_environment(trained):
@@ -92,7 +53,7 @@ def test_train_writes_model_history_and_environment(trained):
 LOAD_WITHOUT_THE_PROJECT = """
 import importlib.util, sys
 import keras, numpy as np
-assert importlib.util.find_spec("stages") is None, "the project is importable here"
+assert importlib.util.find_spec("lessonkit") is None, "the project is importable here"
 model = keras.saving.load_model(sys.argv[1])
 np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
 """
@@ -128,12 +89,12 @@ def test_evaluate_writes_metrics_per_class_predictions_and_confusion(trained):
         "tiny",
         trained / "prepared",
         trained / "trained",
-        reports / "metrics.json",
-        reports / "model.json",
-        reports / "per_class.csv",
-        reports / "test_predictions.csv",
-        reports / "confusion.png",
-        reports / "curves.png",
+        metrics=reports / "metrics.json",
+        card=reports / "model.json",
+        per_class=reports / "per_class.csv",
+        predictions=reports / "test_predictions.csv",
+        confusion=reports / "confusion.png",
+        curves=reports / "curves.png",
     )
     metrics = json.loads((reports / "metrics.json").read_text())
     assert set(metrics) == {"test"}
@@ -190,14 +151,11 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_
     write_tiny_dataset(synthetic_project, train_size=3000)
     download.main("tiny", raw)
     prepare.main(raw, prepared, 0, PrepareParams(validation_size=100))
-    settings = {
-        "datasets": ["tiny"],
-        "seed": 0,
-        "prepare": {"validation_size": 100},
-        "model": asdict(MODEL_PARAMS),
-        "train": {**asdict(TRAIN), "epochs": 4, "batch_size": 16, "distribute": distribute},
-        "predict": {"count": 3},
-    }
+    settings = tiny_params(
+        prepare={"validation_size": 100},
+        model=CHANGES["model"],
+        train=CHANGES["train"] | {"epochs": 4, "batch_size": 16, "distribute": distribute},
+    )
     (synthetic_project / "params.yaml").write_text(yaml.safe_dump(settings))
 
     def command(name: str) -> list[str]:

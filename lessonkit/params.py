@@ -8,19 +8,14 @@ from typing import Any, get_args, get_origin
 
 import yaml
 
-from stages.common import PipelineError
+from lessonkit.errors import ParamsError
 
 PARAMS_FILE = Path("params.yaml")
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 ACTIVATIONS = ("relu", "gelu", "elu", "selu", "tanh", "sigmoid")
 SCHEDULES = ("constant", "cosine")
 KEEP = ("best", "last")
 DISTRIBUTE = ("none", "mirrored", "multi_worker")
 DATASET_NAME = re.compile(r"[a-z][a-z0-9_]*")
-
-
-class ParamsError(PipelineError):
-    pass
 
 
 def _allow(ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -58,8 +53,7 @@ class ModelParams:
 class TrainParams:
     epochs: int
     batch_size: int
-    optimizer: str
-    learning_rate: float
+    optimizer: dict[str, Any]  # a Keras optimizer's name and arguments; Keras checks them when it builds it
     schedule: str
     keep: str
     jit_compile: bool
@@ -69,8 +63,14 @@ class TrainParams:
     def check(self) -> None:
         for key in ("epochs", "batch_size", "threads"):
             _allow(getattr(self, key) > 0, f"train.{key}", getattr(self, key), "a positive integer")
-        _allow(self.optimizer in OPTIMIZERS, "train.optimizer", self.optimizer, f"one of {', '.join(OPTIMIZERS)}")
-        _allow(self.learning_rate > 0, "train.learning_rate", self.learning_rate, "positive")
+        name, learning_rate = self.optimizer.get("name"), self.optimizer.get("learning_rate")
+        _allow(isinstance(name, str), "train.optimizer.name", name, "the name of a Keras optimizer, e.g. adam")
+        _allow(
+            isinstance(learning_rate, int | float) and not isinstance(learning_rate, bool) and learning_rate > 0,
+            "train.optimizer.learning_rate",
+            learning_rate,
+            "a positive number",
+        )
         _allow(self.schedule in SCHEDULES, "train.schedule", self.schedule, f"one of {', '.join(SCHEDULES)}")
         _allow(self.keep in KEEP, "train.keep", self.keep, f"one of {', '.join(KEEP)}")
         _allow(self.distribute in DISTRIBUTE, "train.distribute", self.distribute, f"one of {', '.join(DISTRIBUTE)}")
@@ -95,8 +95,15 @@ SECTIONS: dict[str, Any] = {
 
 
 def _parse_value(key: str, value: Any, expected: Any) -> Any:
-    """Check `value` against a type hint (int, float, str, list[...] or tuple[..., ...])."""
+    """Check `value` against a type hint: int, float, str, list[...], tuple[..., ...], or dict[str, Any] (a
+    mapping of numbers, booleans and strings)."""
     origin = get_origin(expected)
+    if origin is dict:
+        _allow(isinstance(value, dict), key, value, "a mapping")
+        for name, item in value.items():
+            _allow(isinstance(item, bool | int | float | str), f"{key}.{name}", item, "a number, true/false or a name")
+            _allow(not isinstance(item, float) or math.isfinite(item), f"{key}.{name}", item, "a finite number")
+        return dict(value)
     if origin in (list, tuple):
         item_type = get_args(expected)[0]
         _allow(isinstance(value, list), key, value, f"a list of {item_type.__name__}")

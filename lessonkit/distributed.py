@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stages.common import PipelineError
+from lessonkit.errors import PipelineError
 
 
 def strategy(name: str) -> tf.distribute.Strategy:

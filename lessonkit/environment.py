@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stages import NUMERICS
+from lessonkit.numerics import NUMERICS
 
 
 def cpu() -> tuple[str, list[str]]:

@@ -6,7 +6,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
-from stages.common import atomic_path
+from lessonkit.files import atomic_path
 
 matplotlib.use("Agg")  # files only, never a window
 

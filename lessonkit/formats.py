@@ -1,15 +1,14 @@
-"""The datasets: their catalog (datasets.yaml), the IDX file format, and the arrays stages hand on."""
+"""The files datasets live in: IDX as published (28x28 uint8 images, labels 0-9), and folders of .npy arrays
+between stages."""
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from stages.common import PipelineError, atomic_path
+from lessonkit.errors import DataError
+from lessonkit.files import atomic_path
 
-CATALOG_FILE = Path("datasets.yaml")
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
 # The four IDX files of each dataset, and the lesson's name for the array each one holds.
@@ -20,56 +19,6 @@ IDX_FILES = {
     "t10k-labels-idx1-ubyte": "y_test",
 }
 IDX_UINT8 = b"\x00\x00\x08"  # the magic number's first three bytes; the fourth is the number of dimensions
-
-
-class DataError(PipelineError):
-    pass
-
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    keras: str | None  # the keras.datasets module that loads it, if any
-    mirror_dir: Path  # where the registry copy of the IDX files lives (raw or .gz)
-    npm: str | None  # npm package that holds the registry copy
-    debian: str | None  # or Debian package that installs it
-    classes: tuple[str, ...]
-    object_size: int  # pixels the object's longer side spans in its 28x28 image, e.g. 20 for MNIST digits
-    centre: str  # how objects are centred in the frame: by their centre of "mass", or their "box"
-    sha256: dict[str, str]
-
-
-def load_catalog(path: Path = CATALOG_FILE) -> dict[str, Dataset]:
-    try:
-        raw = yaml.safe_load(path.read_text())
-        return {
-            name: Dataset(
-                name=name,
-                keras=entry.get("keras"),
-                mirror_dir=Path(entry["mirror"]["dir"]),
-                npm=entry["mirror"].get("npm"),
-                debian=entry["mirror"].get("debian"),
-                classes=tuple(str(label) for label in entry["classes"]),
-                object_size=int(entry["object_size"]),
-                centre=entry["centre"],
-                sha256={file: entry["sha256"][file] for file in IDX_FILES},
-            )
-            for name, entry in raw.items()
-        }
-    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as error:
-        raise DataError(f"{path} is unreadable or incomplete ({error!r}); restore it from git") from None
-
-
-def find_dataset(name: str, path: Path = CATALOG_FILE) -> Dataset:
-    catalog = load_catalog(path)
-    if name not in catalog:
-        raise DataError(f"unknown dataset {name!r}: {path} describes {', '.join(catalog)}")
-    dataset = catalog[name]
-    if len(dataset.classes) != NUM_CLASSES:
-        raise DataError(f"{path}: {name} lists {len(dataset.classes)} class names, expected {NUM_CLASSES}")
-    if dataset.centre not in ("mass", "box"):
-        raise DataError(f"{path}: {name} has centre {dataset.centre!r}; it must be mass or box")
-    return dataset
 
 
 def sha256(raw: bytes) -> str:
@@ -114,11 +63,6 @@ def check_pair(images: np.ndarray, labels: np.ndarray, source: str) -> None:
         raise DataError(f"{source}: {len(images)} images but {len(labels)} labels")
     if labels.size and labels.max() >= NUM_CLASSES:
         raise DataError(f"{source}: label {labels.max()} outside 0-{NUM_CLASSES - 1}")
-
-
-def normalize(images: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0-255 to float32 in [0, 1]."""
-    return images.astype(np.float32) / np.float32(255)
 
 
 def save_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -1,10 +1,10 @@
 """Classify your own images with a trained model, printing each image's most likely classes.
 
-    python -m stages.classify --dataset mnist my_digit.png photo_of_a_seven.jpg
+    python -m tools.classify --dataset mnist my_digit.png photo_of_a_seven.jpg
 
 Any size, colour or grayscale, dark ink on light paper or the reverse: each image is first brought to the
 dataset's convention, that of MNIST: grayscale, a light object on a dark background, the object's longer side
-fitted into `object_size` pixels and centred as the dataset's images are (`centre` in datasets.yaml: MNIST puts a
+fitted into `object_size` pixels and centred as the dataset's images are (`centre` in its catalog entry: MNIST puts a
 digit's centre of mass at pixel (14, 14); Fashion-MNIST centres each object's box).
 """
 
@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from stages.common import run
-from stages.data import IMAGE_SHAPE, NUM_CLASSES, DataError, find_dataset
-from stages.model import load_model
+from lessonkit.catalog import find_dataset
+from lessonkit.errors import DataError, run
+from lessonkit.formats import IMAGE_SHAPE, NUM_CLASSES
+from lessonkit.saved import load_model
 
 INK = 0.2  # share of the image's contrast above which a pixel belongs to the object
 
@@ -100,7 +101,9 @@ def main(dataset_name: str, trained: Path, paths: list[Path], top: int) -> list[
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, help="a dataset named in datasets.yaml, e.g. mnist")
+    parser.add_argument(
+        "--dataset", required=True, help="a dataset with a catalog entry datasets/<dataset>.yaml, e.g. mnist"
+    )
     parser.add_argument("--model", type=Path, help="the train stage's folder (default: models/<dataset>)")
     parser.add_argument("--top", type=int, default=3, help="how many classes to show per image (default: 3)")
     parser.add_argument("images", type=Path, nargs="+", help="image files: PNG, JPEG, or anything Pillow reads")

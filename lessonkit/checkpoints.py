@@ -14,9 +14,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from stages import params
-from stages.common import atomic_path, remove, write_json
-from stages.data import arrays_sha256
+from lessonkit import params
+from lessonkit.files import atomic_path, remove, write_json
+from lessonkit.formats import arrays_sha256
 
 
 def run_key(seed: int, model: params.ModelParams, train: params.TrainParams, arrays: list[np.ndarray]) -> str:

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-import yaml
 
-from stages.data import DataError, check_pair, decode_idx, encode_idx, find_dataset, normalize
+from lessonkit.errors import DataError
+from lessonkit.formats import check_pair, decode_idx, encode_idx
 
 
 def test_idx_round_trip_keeps_shape_and_values():
@@ -40,28 +40,3 @@ def test_decode_refuses_malformed_files(raw, problem):
 def test_check_pair_refuses_inconsistent_data(images, labels, problem):
     with pytest.raises(DataError, match=problem):
         check_pair(images, labels, "some-source")
-
-
-def test_normalize_maps_bytes_to_unit_interval():
-    scaled = normalize(np.array([0, 51, 255], np.uint8))
-    assert scaled.dtype == np.float32
-    assert scaled.tolist() == pytest.approx([0.0, 0.2, 1.0])
-
-
-def test_project_catalog_has_both_datasets_with_ten_classes():
-    assert find_dataset("fashion_mnist").classes[9] == "Ankle boot"
-    assert len(find_dataset("mnist").sha256) == 4
-
-
-@pytest.mark.usefixtures("synthetic_project")
-def test_unknown_dataset_is_named():
-    with pytest.raises(DataError, match="unknown dataset 'digits'"):
-        find_dataset("digits")
-
-
-def test_a_catalog_entry_must_say_how_its_objects_are_centred(synthetic_project):
-    catalog = yaml.safe_load((synthetic_project / "datasets.yaml").read_text())
-    catalog["tiny"]["centre"] = "middle"
-    (synthetic_project / "datasets.yaml").write_text(yaml.safe_dump(catalog))
-    with pytest.raises(DataError, match="tiny has centre 'middle'; it must be mass or box"):
-        find_dataset("tiny")

@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stages.common import atomic_path, run
-from stages.data import DataError, sha256
-from stages.mirrors import npm_files
+from lessonkit.errors import DataError, run
+from lessonkit.files import atomic_path
+from lessonkit.formats import sha256
+from tools.mirrors import npm_files
 
 TEMPLATE = Path("mirrors/plots.html")
 LIBRARIES = {  # the npm package, its browser build and that file's SHA-256, in loading order

@@ -1,0 +1,58 @@
+"""The dense classifier of the lesson: built from its layer sizes, compiled with any optimizer Keras knows."""
+
+import math
+from typing import Any
+
+import keras
+
+from lessonkit.errors import ParamsError
+
+
+def build_model(
+    input_shape: tuple[int, ...], num_classes: int, hidden_units: tuple[int, ...], activation: str, dropout: float
+) -> keras.Model:
+    """Flatten, then one Dense layer per entry of `hidden_units` (each followed by Dropout if any), then softmax."""
+    inputs = keras.Input(shape=input_shape, name="image")
+    hidden = keras.layers.Flatten()(inputs)
+    for units in hidden_units:
+        hidden = keras.layers.Dense(units, activation=activation)(hidden)
+        if dropout:
+            hidden = keras.layers.Dropout(dropout)(hidden)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="class_probabilities")(hidden)
+    return keras.Model(inputs, outputs, name="dense_classifier")
+
+
+def steps_per_epoch(examples: int, batch_size: int) -> int:
+    """Updates in one epoch: the last minibatch may be smaller."""
+    return math.ceil(examples / batch_size)
+
+
+def make_optimizer(optimizer: dict[str, Any], schedule: str, steps: int) -> keras.optimizers.Optimizer:
+    """The Keras optimizer `optimizer["name"]` with the other entries as its arguments; with the cosine schedule,
+    its learning rate decays to zero over `steps` updates."""
+    arguments = {key: value for key, value in optimizer.items() if key != "name"}
+    if schedule == "cosine":
+        arguments["learning_rate"] = keras.optimizers.schedules.CosineDecay(
+            arguments["learning_rate"], decay_steps=steps
+        )
+    try:
+        kind = type(keras.optimizers.get(optimizer["name"]))
+    except ValueError:
+        raise ParamsError(
+            f"params.yaml: train.optimizer.name = {optimizer['name']!r} is not allowed; it must name an optimizer "
+            "of keras.optimizers, e.g. adam, sgd or rmsprop"
+        ) from None
+    try:
+        return kind(**arguments)
+    except (TypeError, ValueError) as error:
+        raise ParamsError(f"params.yaml: train.optimizer = {optimizer} is not allowed; Keras says: {error}") from None
+
+
+def compile_model(classifier: keras.Model, optimizer: dict[str, Any], schedule: str, steps: int) -> None:
+    """Sparse categorical cross-entropy on integer labels, with accuracy; `steps` is the whole run's updates."""
+    classifier.compile(
+        optimizer=make_optimizer(optimizer, schedule, steps),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=False,  # evaluate and predict run TensorFlow's own kernels; training picks its own compiler
+    )

@@ -1,0 +1,128 @@
+"""What the tests share: the tiny params, synthetic datasets in the real IDX format and their catalog entries,
+and one call that downloads, prepares and trains such a dataset."""
+
+import copy
+import gzip
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from lessonkit import params
+from lessonkit.catalog import CATALOG, entry_path
+from lessonkit.formats import IDX_FILES, encode_idx, sha256
+from stages import download, prepare, train
+
+CLASS_NAMES = [f"class {label}" for label in range(10)]
+TEST_THREADS = 1  # conftest.py starts TensorFlow with this many threads
+
+# params.yaml for the synthetic dataset `tiny`: one quick epoch of a small network.
+TINY_PARAMS = {
+    "datasets": ["tiny"],
+    "seed": 0,
+    "prepare": {"validation_size": 20},
+    "model": {"hidden_units": [16], "activation": "relu", "dropout": 0.0},
+    "train": {
+        "epochs": 1,
+        "batch_size": 32,
+        "optimizer": {"name": "adam", "learning_rate": 0.01},
+        "schedule": "constant",
+        "keep": "last",
+        "jit_compile": False,
+        "threads": TEST_THREADS,
+        "distribute": "none",
+    },
+    "predict": {"count": 3},
+}
+
+DELETE = object()
+
+
+def with_change(values: dict, path: str, value: object) -> dict:
+    """A deep copy of `values` with the dotted `path` set to `value`, or removed if `value` is DELETE."""
+    changed = copy.deepcopy(values)
+    *parents, key = path.split(".")
+    group = changed
+    for parent in parents:
+        group = group[parent]
+    if value is DELETE:
+        del group[key]
+    else:
+        group[key] = value
+    return changed
+
+
+def tiny_params(**changes: dict[str, Any]) -> dict:
+    """TINY_PARAMS with `changes`: each keyword a section, mapping the keys to change to their values."""
+    values = copy.deepcopy(TINY_PARAMS)
+    for section, updates in changes.items():
+        values[section].update(updates)
+    return values
+
+
+def tiny(*sections: str, **changes: dict[str, Any]) -> tuple[Any, ...]:
+    """The named sections of tiny_params(**changes), typed as the stages get them,
+    e.g. tiny("model", "train", train={"epochs": 2})."""
+    parsed = params.parse(tiny_params(**changes))
+    return tuple(parsed[section] for section in sections)
+
+
+def synthetic_idx_files(train_size: int = 120, test_size: int = 30, seed: int = 0) -> dict[str, bytes]:
+    """Random 28x28 images whose labels cycle through all ten classes, as IDX bytes per file name."""
+    rng = np.random.default_rng(seed)
+    arrays = (
+        rng.integers(0, 256, (train_size, 28, 28), dtype=np.uint8),
+        (np.arange(train_size) % 10).astype(np.uint8),
+        rng.integers(0, 256, (test_size, 28, 28), dtype=np.uint8),
+        (np.arange(test_size) % 10).astype(np.uint8),
+    )
+    return {file: encode_idx(array) for file, array in zip(IDX_FILES, arrays, strict=True)}
+
+
+def write_mirror(folder: Path, files: dict[str, bytes], gzipped: bool = False) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, raw in files.items():
+        if gzipped:
+            (folder / f"{file}.gz").write_bytes(gzip.compress(raw, mtime=0))
+        else:
+            (folder / file).write_bytes(raw)
+
+
+def write_catalog(project: Path, mirrors: dict[str, Path], checksums: dict[str, str]) -> None:
+    """A catalog entry per dataset, with no Keras loader, so the stages read the given mirror folders."""
+    (project / CATALOG).mkdir(exist_ok=True)
+    for name, mirror in mirrors.items():
+        entry = {
+            "keras": None,
+            "mirror": {"dir": str(mirror)},
+            "classes": CLASS_NAMES,
+            "object_size": 20,
+            "centre": "mass",
+            "sha256": checksums,
+        }
+        (project / entry_path(name)).write_text(yaml.safe_dump(entry))
+
+
+def change_catalog(project: Path, name: str, change) -> None:
+    """Apply `change` to the parsed catalog entry of dataset `name` and write it back."""
+    path = project / entry_path(name)
+    entry = yaml.safe_load(path.read_text())
+    change(entry)
+    path.write_text(yaml.safe_dump(entry))
+
+
+def write_tiny_dataset(project: Path, train_size: int = 120) -> None:
+    """The synthetic dataset `tiny` in `project`/mirror, and the catalog entry vouching for it."""
+    files = synthetic_idx_files(train_size)
+    write_mirror(project / "mirror", files)
+    write_catalog(project, {"tiny": project / "mirror"}, {file: sha256(raw) for file, raw in files.items()})
+
+
+def train_tiny(
+    project: Path, validation_size: int, model: params.ModelParams, train_params: params.TrainParams
+) -> None:
+    """Download, prepare (seed 0) and train `tiny` in `project`, into raw/, prepared/ and trained/."""
+    download.main("tiny", project / "raw")
+    prepare.main(project / "raw", project / "prepared", 0, params.PrepareParams(validation_size))
+    train.main(project / "prepared", project / "trained", project / "checkpoints", 0, model, train_params)
