@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lessonkit.params import PrepareParams
@@ -21,6 +22,8 @@ from tests.helpers import TINY_PARAMS, with_change, write_tiny_dataset
 
 PROJECT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "stages.train", "prepared", "trained", "checkpoints"]
+
+pytestmark = pytest.mark.slow  # every test here starts worker processes
 
 
 def free_ports(count: int) -> list[int]:

@@ -18,6 +18,8 @@ spec.loader.exec_module(gate)
 COMMITTED = {"weights_sha256": "a" * 64, "metrics": {"test": {"loss": 0.08, "accuracy": 0.98}}}
 SPREAD = {"loss": {"mean": 0.08, "std": 0.002}, "accuracy": {"mean": 0.98, "std": 0.0004}}
 
+pytestmark = pytest.mark.slow  # every test here runs git
+
 
 def write_reports(project: Path, weights_sha256: str, metrics: dict) -> None:
     reports = project / "reports" / "tiny"

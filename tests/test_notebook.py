@@ -9,6 +9,8 @@ from nbclient import NotebookClient
 PROJECT = Path(__file__).resolve().parents[1]
 NOTEBOOK = PROJECT / "notebooks" / "lesson.ipynb"
 
+pytestmark = pytest.mark.slow  # starts a notebook kernel
+
 
 def test_the_lesson_notebook_runs_every_step(synthetic_project: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PYTHONPATH", str(PROJECT))

@@ -22,6 +22,8 @@ from tests.test_bad_input import CASES as BAD_INPUT
 from tests.test_bad_input import snapshot
 from tools import offline_plots
 
+pytestmark = pytest.mark.slow  # every test here runs dvc
+
 PROJECT = Path(__file__).resolve().parents[1]
 DATASETS = ("mnist", "fashion_mnist")
 TINY = {
@@ -78,7 +80,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_every_declared_output_has_its_shape_and_schema(project, dataset):
     raw, prepared, reports = (
@@ -104,14 +105,12 @@ def test_every_declared_output_has_its_shape_and_schema(project, dataset):
         assert (reports / picture).read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.slow
 def test_second_repro_does_nothing(project):
     output = dvc(project, "repro")
     assert "Running stage" not in output
     assert "Data and pipelines are up to date." in dvc(project, "status")
 
 
-@pytest.mark.slow
 def test_metrics_and_plots_cover_both_datasets(project):
     metrics = json.loads(dvc(project, "metrics", "show", "--json"))
     files = next(iter(metrics.values()))["data"]
@@ -135,7 +134,6 @@ REFUSED_BY_DVC = {
 }
 
 
-@pytest.mark.slow
 def test_bad_params_under_dvc_repro_fail_with_one_line_and_keep_the_last_reports(project):
     """The bad-input table's params cases through `dvc repro`, which deletes a stage's outputs before running it:
     the stage's own one line (or DVC's refusal before any stage runs), a non-zero exit, and the reports of the last
@@ -184,7 +182,6 @@ def browse(page: Path, *options: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
 
 
-@pytest.mark.slow
 def test_the_plots_page_draws_its_charts_offline_in_a_browser(project, tmp_path):
     """DVC's own page, with Vega from the CDN, stays blank offline; with the offline template every chart draws."""
     template = PROJECT / offline_plots.TEMPLATE
@@ -204,7 +201,6 @@ def test_the_plots_page_draws_its_charts_offline_in_a_browser(project, tmp_path)
     assert colourful["offline"] > colourful["online"] + 50_000, f"colourful pixels: {colourful}"
 
 
-@pytest.mark.slow
 def test_a_shared_remote_spares_every_other_clone_the_work(project, tmp_path):
     """A pushes; B pulls and has nothing to run, tries a learning rate and pushes; C, asking for the same
     learning rate, gets B's training from the run-cache (evaluate and predict, whose reports live in git, rerun)."""
@@ -231,7 +227,6 @@ def test_a_shared_remote_spares_every_other_clone_the_work(project, tmp_path):
     assert "Data and pipelines are up to date." in dvc(c, "status")
 
 
-@pytest.mark.slow
 def test_a_queued_grid_runs_every_experiment_and_reports_each(project):
     dvc(project, "exp", "run", "--queue", "-S", "train.optimizer.learning_rate=0.001,0.1")
     dvc(project, "queue", "start", "-j", "2")
@@ -248,7 +243,6 @@ def test_a_queued_grid_runs_every_experiment_and_reports_each(project):
         assert len(losses) == 2, f"{dataset}: both experiments report the same test loss"
 
 
-@pytest.mark.slow
 def test_a_third_dataset_needs_only_a_catalog_entry_and_its_name_in_params(project, tmp_path):
     files = synthetic_idx_files(seed=3)
     write_mirror(tmp_path / "letters", files)
@@ -275,7 +269,6 @@ def leaves(values: dict, prefix: str = "") -> set[str]:
     return names
 
 
-@pytest.mark.slow
 def test_exp_show_lists_params_and_metrics_not_the_catalog(project):
     header = next(csv.reader(io.StringIO(dvc(project, "exp", "show", "--csv"))))
     params = leaves(yaml.safe_load((project / "params.yaml").read_text())) - {"datasets"}  # datasets: no stage's param

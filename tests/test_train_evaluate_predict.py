@@ -144,6 +144,7 @@ def test_predicting_more_images_than_the_test_set_is_refused(trained):
     assert not (trained / "p.json").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("distribute", ["none", "mirrored"])
 def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_one(synthetic_project, distribute):
     """SIGKILL the train stage once epoch 2 of 4 is saved, run it again, compare with an unbroken run."""
