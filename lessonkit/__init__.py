@@ -2,9 +2,18 @@
 the environment record and the pictures. One module per job; the stages in stages/ call them.
 
 Importing the package pins TensorFlow's numerics (lessonkit.numerics), so it must come before TensorFlow loads:
-stages/ and tools/ import it first, and so does every test, notebook and benchmark process.
+stages/ and tools/ import it first, and so does every test, notebook and benchmark process. It also stops, in
+one line, a Python that lacks the project's packages: DVC runs the stages with the `python` first on PATH.
 """
+
+import importlib.util
+import sys
 
 from lessonkit.numerics import pin
 
+if importlib.util.find_spec("keras") is None:
+    sys.exit(
+        f"error: {sys.executable} lacks the project's packages (no keras); activate its environment first: "
+        "`source .venv/bin/activate` (`make setup` creates it)"
+    )
 pin()

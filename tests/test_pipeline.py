@@ -125,11 +125,12 @@ def test_metrics_and_plots_cover_both_datasets(project):
 
 
 PARAMS_CASES = {name: case for name, case in BAD_INPUT.items() if case[0].__qualname__.startswith("param")}
-# DVC refuses these itself, before running any stage: it cannot read the file, or cannot build the stages' names.
+# DVC refuses these itself, before running any stage: it cannot read the file, build the stages' names or find a
+# stage's catalog entry.
 REFUSED_BY_DVC = {
     "params file not YAML": "YAML file structure is corrupted",
     "params file not text": "is not valid utf-8",
-    "unknown dataset in params": "Parameters 'tiny' are missing from 'datasets.yaml'",
+    "unknown dataset in params": "failed to reproduce 'download@tiny': [Errno 2] No such file or directory",
     "dataset name escaping the project": "output 'data/x' is specified in",
 }
 
@@ -243,13 +244,18 @@ def test_a_queued_grid_runs_every_experiment_and_reports_each(project):
         assert len(losses) == 2, f"{dataset}: both experiments report the same test loss"
 
 
-def test_a_third_dataset_needs_only_a_catalog_entry_and_its_name_in_params(project, tmp_path):
+def test_a_third_dataset_needs_a_catalog_entry_its_name_in_params_and_its_plots(project, tmp_path):
+    """README's "Changing it": three files, and nothing of the other datasets reruns."""
     files = synthetic_idx_files(seed=3)
     write_mirror(tmp_path / "letters", files)
     write_catalog(project, {"letters": tmp_path / "letters"}, {file: sha256(raw) for file, raw in files.items()})
     settings = yaml.safe_load((project / "params.yaml").read_text())
     settings["datasets"].append("letters")
     (project / "params.yaml").write_text(yaml.safe_dump(settings))
+    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
+    mnist_plots = [plot for plot in pipeline["plots"] if next(iter(plot)).startswith("mnist ")]
+    pipeline["plots"] += [yaml.safe_load(yaml.safe_dump(plot).replace("mnist", "letters")) for plot in mnist_plots]
+    (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
 
     output = dvc(project, "repro")
     for stage in ("download", "prepare", "train", "evaluate", "predict"):
@@ -259,6 +265,9 @@ def test_a_third_dataset_needs_only_a_catalog_entry_and_its_name_in_params(proje
         "loss",
         "accuracy",
     }
+    plots = json.loads(dvc(project, "plots", "show", "--json"))["data"]
+    for plot in ("loss", "accuracy", "confusion"):
+        assert plots[f"letters {plot}"][0]["content"]["data"]["values"], f"letters {plot} has no data"
 
 
 def leaves(values: dict, prefix: str = "") -> set[str]:
