@@ -3,6 +3,9 @@ and one call that downloads, prepares and trains such a dataset."""
 
 import copy
 import gzip
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +129,22 @@ def train_tiny(
     download.main("tiny", project / "raw")
     prepare.main(project / "raw", project / "prepared", 0, params.PrepareParams(validation_size))
     train.main(project / "prepared", project / "trained", project / "checkpoints", 0, model, train_params)
+
+
+LOAD_WITHOUT_THE_PROJECT = """
+import importlib.util, sys
+import keras, numpy as np
+assert importlib.util.find_spec("lessonkit") is None, "the project is importable here"
+model = keras.saving.load_model(sys.argv[1])
+np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
+"""
+
+
+def predict_without_the_project(model: Path, images: Path, folder: Path) -> np.ndarray:
+    """The model's predictions for the images, from plain Keras in a fresh Python run in `folder`, where the
+    project cannot be imported."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    command = [sys.executable, "-c", LOAD_WITHOUT_THE_PROJECT, str(model), str(images), "predictions.npy"]
+    result = subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return np.load(folder / "predictions.npy")

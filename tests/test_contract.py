@@ -97,3 +97,9 @@ def test_top_level_plots_cover_every_dataset():
     (datasets,) = params.load("datasets")
     plotted = {file.split("/")[1] for plot in PIPELINE["plots"] for spec in plot.values() for file in spec["y"]}
     assert plotted == set(datasets)
+
+
+def test_every_dataset_has_its_model_in_the_registry():
+    (datasets,) = params.load("datasets")
+    models = {artifact["path"] for artifact in PIPELINE["artifacts"].values() if artifact["type"] == "model"}
+    assert models == {f"models/{dataset}/model.keras" for dataset in datasets}

@@ -17,7 +17,7 @@ import yaml
 from PIL import Image
 
 from lessonkit.formats import sha256
-from tests.helpers import synthetic_idx_files, write_catalog, write_mirror
+from tests.helpers import predict_without_the_project, synthetic_idx_files, write_catalog, write_mirror
 from tests.test_bad_input import CASES as BAD_INPUT
 from tests.test_bad_input import snapshot
 from tools import offline_plots
@@ -285,3 +285,28 @@ def test_exp_show_lists_params_and_metrics_not_the_catalog(project):
     assert params | metrics <= set(header), set(header)
     catalog_fields = {"keras", "mirror", "classes", "object_size", "centre", "sha256"}
     assert not [column for column in header if catalog_fields & set(re.split(r"[.:]", column))], header
+
+
+def test_a_registered_model_comes_back_with_dvc_artifacts_get_and_loads_in_plain_keras(project, tmp_path):
+    """The model registry: each dataset's model is an artifact of dvc.yaml; a version registered with GTO (a git
+    tag) and pushed to a remote comes back by name, from the repository alone, and plain Keras loads it."""
+    remote = tmp_path / "registry-remote"
+    dvc(project, "remote", "add", "--force", "--default", "registry", str(remote))
+    run(project, "git", "commit", "-qam", "models through a DVC remote")
+    dvc(project, "push")
+    artifacts = yaml.safe_load((project / "dvc.yaml").read_text())["artifacts"]
+    assert {name: artifact["path"] for name, artifact in artifacts.items()} == {
+        "mnist-dense": "models/mnist/model.keras",
+        "fashion-mnist-dense": "models/fashion_mnist/model.keras",
+    }
+    assert all(artifact["type"] == "model" for artifact in artifacts.values())
+    run(project, "gto", "register", "mnist-dense", "--version", "v1.0.0")
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    dvc(elsewhere, "artifacts", "get", str(project), "mnist-dense", "-o", "model.keras")
+    images = project / "data" / "prepared" / "mnist" / "X_test.npy"
+    probabilities = predict_without_the_project(elsewhere / "model.keras", images, elsewhere)
+    with (project / "reports" / "mnist" / "test_predictions.csv").open() as file:
+        predicted = [row["predicted"] for row in csv.DictReader(file)]
+    assert [f"class {label}" for label in probabilities.argmax(axis=1)] == predicted

@@ -19,7 +19,14 @@ from lessonkit.errors import ParamsError
 from lessonkit.params import PredictParams, PrepareParams
 from lessonkit.saved import ENVIRONMENT, HISTORY, MODEL, load_model
 from stages import download, evaluate, predict, prepare, train
-from tests.helpers import TEST_THREADS, tiny, tiny_params, train_tiny, write_tiny_dataset
+from tests.helpers import (
+    TEST_THREADS,
+    predict_without_the_project,
+    tiny,
+    tiny_params,
+    train_tiny,
+    write_tiny_dataset,
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -50,26 +57,11 @@ def test_train_writes_model_history_and_environment(trained):
     assert not (trained / "checkpoints").exists()  # removed once the outputs are written
 
 
-LOAD_WITHOUT_THE_PROJECT = """
-import importlib.util, sys
-import keras, numpy as np
-assert importlib.util.find_spec("lessonkit") is None, "the project is importable here"
-model = keras.saving.load_model(sys.argv[1])
-np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
-"""
-
-
 @pytest.mark.slow
 def test_the_saved_model_loads_in_plain_keras_without_the_project(trained, tmp_path):
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
     images = trained / "prepared" / "X_test.npy"
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    command = [sys.executable, "-c", LOAD_WITHOUT_THE_PROJECT, trained / "trained" / MODEL, images, "p.npy"]
-    result = subprocess.run(command, cwd=elsewhere, env=environment, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
     expected = load_model(trained / "trained").predict(np.load(images), verbose=0)
-    np.testing.assert_array_equal(np.load(elsewhere / "p.npy"), expected)
+    np.testing.assert_array_equal(predict_without_the_project(trained / "trained" / MODEL, images, tmp_path), expected)
 
 
 def test_training_is_deterministic(trained):
