@@ -2,12 +2,9 @@
 exit, and the good outputs of an earlier run left exactly as they were."""
 
 import gzip
-import os
 import re
 import runpy
-import subprocess
 import sys
-import venv
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +17,6 @@ from lessonkit.params import PrepareParams
 from stages import download, prepare
 from tests.helpers import DELETE, change_catalog, synthetic_idx_files, with_change
 
-PROJECT = Path(__file__).resolve().parents[1]
 TRAIN_IMAGES, TEST_LABELS = "train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 DOWNLOAD = ("stages.download", "tiny", "raw")
 PREPARE = ("stages.prepare", "raw", "prepared")
@@ -235,17 +231,3 @@ def test_bad_input_gets_one_clear_line_and_loses_nothing(case, synthetic_project
     for name, files in outputs.items():
         if (synthetic_project / name).exists():
             assert snapshot(synthetic_project / name) == files
-
-
-@pytest.mark.slow
-def test_a_python_without_the_projects_packages_is_told_to_activate_the_environment(tmp_path):
-    """What `dvc repro` meets when run without activating .venv: the `python` on PATH lacks the packages."""
-    venv.create(tmp_path / "bare")  # no packages at all
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    command = [tmp_path / "bare" / "bin" / "python", "-m", "stages.prepare", "raw", "prepared"]
-    result = subprocess.run(command, cwd=PROJECT, env=environment, capture_output=True, text=True)
-    assert result.returncode == 1
-    (line,) = result.stderr.splitlines()
-    assert re.fullmatch(
-        r"error: .* lacks the project's packages \(no keras\); activate .*source \.venv/bin/activate.*", line
-    )

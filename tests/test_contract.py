@@ -66,7 +66,7 @@ def params_read(path: Path) -> set[str]:
 @pytest.mark.parametrize("name", STAGES)
 def test_stage_runs_its_own_module_once_per_dataset(name):
     assert STAGES[name]["matrix"] == {"dataset": "${datasets}"}
-    assert STAGES[name]["cmd"].startswith(f"python -m stages.{name} ")
+    assert STAGES[name]["cmd"].startswith(f"python3 -m stages.{name} ")
 
 
 @pytest.mark.parametrize("name", STAGES)

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+import venv
 from pathlib import Path
 
 import numpy as np
@@ -310,3 +311,18 @@ def test_a_registered_model_comes_back_with_dvc_artifacts_get_and_loads_in_plain
     with (project / "reports" / "mnist" / "test_predictions.csv").open() as file:
         predicted = [row["predicted"] for row in csv.DictReader(file)]
     assert [f"class {label}" for label in probabilities.argmax(axis=1)] == predicted
+
+
+def test_dvc_repro_without_the_environment_says_to_activate_it(project, tmp_path):
+    """`.venv/bin/dvc repro` unactivated: the stages run under the `python3` first on PATH, here one without the
+    project's packages. One line says what to do, and no traceback comes from inside a stage."""
+    venv.create(tmp_path / "bare")
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    environment["PATH"] = f"{tmp_path / 'bare' / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin"
+    command = [sys.executable, "-m", "dvc", "repro", "--force", "--single-item", "prepare@mnist"]
+    result = subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True)
+    dvc(project, "checkout")  # the prepared arrays DVC removed before running the stage
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback" not in output, output
+    (error,) = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert "lacks the project's packages" in error and "source .venv/bin/activate" in error
