@@ -4,7 +4,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all setup repro test other-cpu reproduced bench
+.PHONY: all setup repro test other-cpu platforms reproduced bench
 
 all: repro
 
@@ -22,9 +22,10 @@ $(VENV)/.installed: requirements.txt
 repro: setup
 	dvc repro
 
-# The tests open the plots page in Debian's Chromium; installed here if it is missing.
+# A test opens the plots page in Chromium or Chrome: Debian's chromium is installed here if there is apt-get and no
+# browser; elsewhere (macOS) an installed Chrome is used, or the test is skipped, saying so.
 test: $(VENV)/.installed
-	command -v chromium > /dev/null || { $(SUDO) apt-get update -qq && \
+	command -v chromium > /dev/null || ! command -v apt-get > /dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; }
 	ruff format --check .
 	ruff check .

@@ -165,10 +165,21 @@ def test_bad_params_under_dvc_repro_fail_with_one_line_and_keep_the_last_reports
     assert not failures, failures
 
 
+BROWSERS = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+)
+
+
 def browse(page: Path, *options: str) -> str:
     """Open `page` in headless Chromium with every network request refused, and return what it prints."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser, "no Chromium: install Debian's chromium package (`make test` does)"
+    browser = next(filter(None, map(shutil.which, BROWSERS)), None)
+    if browser is None:
+        pytest.skip("no Chromium or Chrome installed: the plots page was not opened in a browser")
     command = [
         browser,
         "--headless",
