@@ -4,7 +4,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all setup repro test other-cpu platforms reproduced bench
+.PHONY: all setup repro test other-cpu platforms report reproduced bench
 
 all: repro
 
@@ -25,7 +25,8 @@ repro: setup
 # A test opens the plots page in Chromium or Chrome: Debian's chromium is installed here if there is apt-get and no
 # browser; elsewhere (macOS) an installed Chrome is used, or the test is skipped, saying so.
 test: $(VENV)/.installed
-	command -v chromium > /dev/null || ! command -v apt-get > /dev/null || { $(SUDO) apt-get update -qq && \
+	command -v chromium > /dev/null || command -v google-chrome > /dev/null || ! command -v apt-get > /dev/null || \
+	  { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; }
 	ruff format --check .
 	ruff check .
@@ -41,6 +42,16 @@ ifeq ($(shell uname -m),x86_64)
 else
 	@echo "other-cpu: the pinned numerics are x86-64's; nothing to emulate on $(shell uname -m)"
 endif
+
+# requirements.txt resolved, from PyPI and without installing, for Linux x86-64, macOS on Apple Silicon and Linux
+# aarch64: every pin must have a wheel on each.
+platforms: $(VENV)/.installed
+	python .ci/check_platforms.py
+
+# After `make`: the Markdown report of this run against BASE (metrics and params diffs, curves, confusion matrices).
+BASE ?= HEAD
+report: $(VENV)/.installed
+	@python .ci/report.py $(BASE)
 
 # After `make` in a clean clone: did the run reproduce the committed metrics and data?
 reproduced: $(VENV)/.installed

@@ -1,0 +1,45 @@
+"""The reproduction report, as Markdown: for a CI job summary or a pull-request comment.
+
+Usage: python .ci/report.py BASE, after `make` (BASE: the git revision to compare with, e.g. HEAD or origin/main).
+Prints `dvc metrics diff BASE --md --all`, `dvc params diff BASE --md` and each dataset's curves and confusion
+matrix. Where CML is installed and has a token (GitHub Actions), the pictures are published with
+`cml asset publish`; elsewhere they are linked by their path in the project.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+PICTURES = ("curves.png", "confusion.png")
+
+
+def output(*command: str) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def picture(path: Path) -> str:
+    if shutil.which("cml") and os.environ.get("REPO_TOKEN"):
+        return output("cml", "asset", "publish", str(path), "--md")
+    return f"![{path}]({path})"
+
+
+def main(base: str) -> None:
+    dvc = (sys.executable, "-m", "dvc")
+    sections = [
+        "## Reproduction report",
+        f"### Test metrics, this run against `{base}`",
+        output(*dvc, "metrics", "diff", base, "--md", "--all") or "No metrics.",
+        f"### Params against `{base}`",
+        output(*dvc, "params", "diff", base, "--md") or "No params changed.",
+    ]
+    for dataset in yaml.safe_load(Path("params.yaml").read_text())["datasets"]:
+        sections += [f"### {dataset}", " ".join(picture(Path("reports", dataset, name)) for name in PICTURES)]
+    print("\n\n".join(sections))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
