@@ -72,7 +72,8 @@ def run_reference(prepared: Path, workdir: Path, epochs: int | None = None) -> d
 
 
 def run_ours(prepared: Path, workdir: Path, numerics: dict | None = None) -> dict:
-    output = python("-m", "stages.train", str(prepared), "trained", "checkpoints", cwd=workdir, numerics=numerics)
+    command = ("-m", "stages.train", str(prepared), "trained", "checkpoints", "live")
+    output = python(*command, cwd=workdir, numerics=numerics)
     fit_seconds = float(output.split(" epochs in ")[1].split(" s;")[0])
     last = (workdir / "trained" / "history.csv").read_text().strip().splitlines()[-1].split(",")
     return {"fit_seconds": fit_seconds, "val_accuracy": float(last[-1])}

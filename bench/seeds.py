@@ -59,7 +59,8 @@ def train_every_epoch(prepared: Path, seed: int, model: params.ModelParams, trai
     recorder = EveryEpoch()
     with tempfile.TemporaryDirectory() as folder:
         trained = Path(folder, "trained")
-        train_stage.main(prepared, trained, Path(folder, "checkpoints"), seed, model, train, callbacks=(recorder,))
+        scratch = (Path(folder, name) for name in ("checkpoints", "live"))
+        train_stage.main(prepared, trained, *scratch, seed, model, train, callbacks=(recorder,))
         return saved.load_model(trained), recorder
 
 

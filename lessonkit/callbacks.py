@@ -1,9 +1,13 @@
-"""What a training run shows and refuses while it runs: one progress line per epoch, and a stop on divergence."""
+"""What a training run shows and refuses while it runs: one progress line per epoch, the metrics logged live with
+DVCLive, and a stop on divergence."""
 
 import math
 import time
+from pathlib import Path
 
 import keras
+from dvclive import Live
+from scmrepo.exceptions import SCMError
 
 from lessonkit.errors import PipelineError
 
@@ -52,3 +56,28 @@ class StopOnDivergence(keras.callbacks.Callback):
                     f"{self.name}: training diverged at epoch {epoch + 1}: {metric} {value:.4g} (a uniform guess "
                     f"scores {self.uniform_guess_loss:.2f}); {self.advice}"
                 )
+
+
+class LiveMetrics(keras.callbacks.Callback):
+    """Each epoch's metrics, logged with DVCLive into `folder` as they come: metrics.json holds the latest epoch
+    (what `dvc exp show` and the VS Code extension read while training runs), plots/metrics/<metric>.tsv one row
+    per epoch. DVCLive leaves dvc.yaml alone. A resumed run replays its `history` first, so the files end as an
+    unbroken run's do."""
+
+    def __init__(self, folder: Path, history: dict[str, list[float]]):
+        super().__init__()
+        try:
+            self.live = Live(str(folder), save_dvc_exp=False, dvcyaml=None)
+        except SCMError as error:  # DVCLive reads the git revision, which a repository without commits lacks
+            raise PipelineError(f"DVCLive cannot start ({error}); commit once (`git commit`), then run again") from None
+        for epoch, values in enumerate(zip(*history.values(), strict=True), start=1):
+            self.log(epoch, dict(zip(history, values, strict=True)))
+
+    def log(self, epoch: int, logs: dict) -> None:
+        self.live.step = epoch
+        for name, value in logs.items():
+            self.live.log_metric(name, float(value))
+        self.live.make_summary()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.log(epoch + 1, logs)

@@ -13,8 +13,9 @@ import numpy as np
 import tensorflow as tf
 
 from lessonkit import distributed, environment
-from lessonkit.callbacks import DivergenceError, EpochProgress, StopOnDivergence
+from lessonkit.callbacks import DivergenceError, EpochProgress, LiveMetrics, StopOnDivergence
 from lessonkit.checkpoints import EpochCheckpoints
+from lessonkit.files import remove
 from lessonkit.params import TrainParams
 from lessonkit.whole_epochs import WholeEpochs
 
@@ -32,15 +33,16 @@ def make_deterministic(seed: int, threads: int) -> None:
 
 
 class Training:
-    """One training run named `name`, resumable from `checkpoints`/`key` (`key` names everything it depends on).
+    """One training run named `name`, resumable from `checkpoints`/`key` (`key` names everything it depends on),
+    its metrics logged live into the DVCLive folder `live` if any.
 
     Build and compile the classifier within `scope()`, then `fit` it. Only the chief of a cluster (or the one
     process of a run on one machine) `writes_outputs`; the others keep their checkpoints outside the project.
     """
 
-    def __init__(self, name: str, seed: int, train: TrainParams, checkpoints: Path, key: str):
+    def __init__(self, name: str, seed: int, train: TrainParams, checkpoints: Path, key: str, live: Path | None):
         make_deterministic(seed, train.threads)
-        self.name, self.train = name, train
+        self.name, self.train, self.live = name, train, live
         self.whole_epochs = train.distribute == "none"
         self.strategy = distributed.strategy(train.distribute)
         self.writes_outputs = distributed.is_chief(self.strategy)
@@ -84,6 +86,8 @@ class Training:
             EpochProgress(self.name, self.done, epochs),
             *callbacks,
         ]
+        if self.live and self.writes_outputs:
+            callbacks.append(LiveMetrics(self.live, self.checkpoints.history))
         started = time.perf_counter()
         try:
             if self.whole_epochs:
@@ -94,6 +98,8 @@ class Training:
                 )
         except DivergenceError:
             self.finish()  # a rerun with the same params would only diverge again
+            if self.live:
+                remove(self.live)
             raise
         seconds = time.perf_counter() - started
         history = self.checkpoints.history

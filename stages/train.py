@@ -2,7 +2,8 @@
 
 Reads <prepared>/{X_train,y_train,X_valid,y_valid}.npy.
 Writes a folder holding the model (model.keras), its per-epoch history (history.csv) and the environment that
-trained it (environment.json). A killed run, started again, resumes after its last complete epoch.
+trained it (environment.json), and, epoch by epoch while it trains, the metrics in a DVCLive folder. A killed run,
+started again, resumes after its last complete epoch.
 """
 
 import argparse
@@ -22,6 +23,7 @@ def main(
     prepared: Path,
     trained: Path,
     checkpoints: Path,
+    live: Path,
     seed: int,
     model: params.ModelParams,
     train: params.TrainParams,
@@ -30,7 +32,8 @@ def main(
     """`callbacks`: more Keras callbacks for the fit, e.g. to watch every epoch's weights (bench/seeds.py)."""
     arrays = load_arrays(prepared, "X_train", "y_train", "X_valid", "y_valid")
     X_train, y_train, X_valid, y_valid = arrays
-    training = Training(prepared.name, seed, train, checkpoints, key=run_key(seed, model, train, arrays))
+    key = run_key(seed, model, train, arrays)
+    training = Training(prepared.name, seed, train, checkpoints, key, live)
     with training.scope():  # the devices train.distribute names
         classifier = build_model(X_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
         steps = train.epochs * steps_per_epoch(len(X_train), train.batch_size)
@@ -47,12 +50,14 @@ if __name__ == "__main__":
     parser.add_argument("prepared", type=Path, help="folder of the prepare stage's arrays")
     parser.add_argument("trained", type=Path, help="folder to write the model, its history and environment to")
     parser.add_argument("checkpoints", type=Path, help="where to keep each epoch's state until the run ends")
+    parser.add_argument("live", type=Path, help="DVCLive's folder: each epoch's metrics, as training goes")
     arguments = parser.parse_args()
     run(
         lambda: main(
             arguments.prepared,
             arguments.trained,
             arguments.checkpoints,
+            arguments.live,
             *params.load("seed", "model", "train"),
         )
     )

@@ -125,10 +125,12 @@ def write_tiny_dataset(project: Path, train_size: int = 120) -> None:
 def train_tiny(
     project: Path, validation_size: int, model: params.ModelParams, train_params: params.TrainParams
 ) -> None:
-    """Download, prepare (seed 0) and train `tiny` in `project`, into raw/, prepared/ and trained/."""
+    """Download, prepare (seed 0) and train `tiny` in `project`, into raw/, prepared/, trained/ and live/."""
     download.main("tiny", project / "raw")
     prepare.main(project / "raw", project / "prepared", 0, params.PrepareParams(validation_size))
-    train.main(project / "prepared", project / "trained", project / "checkpoints", 0, model, train_params)
+    train.main(
+        project / "prepared", project / "trained", project / "checkpoints", project / "live", 0, model, train_params
+    )
 
 
 LOAD_WITHOUT_THE_PROJECT = """

@@ -20,7 +20,7 @@ from tests.helpers import DELETE, change_catalog, synthetic_idx_files, with_chan
 TRAIN_IMAGES, TEST_LABELS = "train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 DOWNLOAD = ("stages.download", "tiny", "raw")
 PREPARE = ("stages.prepare", "raw", "prepared")
-TRAIN = ("stages.train", "prepared", "trained", "checkpoints")
+TRAIN = ("stages.train", "prepared", "trained", "checkpoints", "live")
 EVALUATE = (
     "stages.evaluate",
     *("tiny", "prepared", "trained", "--metrics", "m.json", "--card", "f.json", "--per-class", "c.csv"),

@@ -21,7 +21,7 @@ from stages import download, prepare
 from tests.helpers import TINY_PARAMS, with_change, write_tiny_dataset
 
 PROJECT = Path(__file__).resolve().parents[1]
-TRAIN = [sys.executable, "-m", "stages.train", "prepared", "trained", "checkpoints"]
+TRAIN = [sys.executable, "-m", "stages.train", "prepared", "trained", "checkpoints", "live"]
 
 pytestmark = pytest.mark.slow  # every test here starts worker processes
 

@@ -75,6 +75,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (project / "params.yaml").write_text(yaml.safe_dump(values))
     run(project, "git", "init", "-q")
     dvc(project, "init", "-q")
+    run(project, "git", "add", "-A")
+    run(project, "git", "commit", "-qm", "tiny project")
     dvc(project, "repro")
     run(project, "git", "add", "-A")
     run(project, "git", "commit", "-qm", "tiny baseline")
@@ -337,3 +339,29 @@ def test_dvc_repro_without_the_environment_says_to_activate_it(project, tmp_path
     assert result.returncode != 0 and "Traceback" not in output, output
     (error,) = [line for line in output.splitlines() if line.startswith("error: ")]
     assert "lacks the project's packages" in error and "source .venv/bin/activate" in error
+
+
+def test_exp_show_shows_the_running_epoch_of_a_training_in_progress(project, tmp_path):
+    """DVCLive writes each epoch's metrics as they come; `dvc exp show` reads them for the workspace row."""
+    copy = shutil.copytree(project, tmp_path / "copy", symlinks=True)
+    epochs = 400
+    command = [sys.executable, "-m", "dvc", "exp", "run", "-S", f"train.epochs={epochs}", "train@mnist"]
+    environment = {
+        **os.environ,
+        **GIT_IDENTITY,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    running = subprocess.Popen(command, cwd=copy, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = []
+    try:
+        while running.poll() is None and not len(seen) > 1:
+            rows = json.loads(dvc(copy, "exp", "show", "--json"))
+            workspace = next(row for row in rows if row["rev"] == "workspace")
+            metrics = workspace["data"]["metrics"].get("live/mnist/metrics.json", {}).get("data", {})
+            if "step" in metrics and metrics["step"] < epochs and metrics["step"] not in seen:
+                seen.append(metrics["step"])
+    finally:
+        running.kill()
+        running.wait()
+    assert len(seen) > 1, f"the workspace row showed no epoch in progress: {seen}"
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(metrics)

@@ -27,6 +27,7 @@ from tests.helpers import (
     train_tiny,
     write_tiny_dataset,
 )
+from tests.test_bad_input import snapshot
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -66,7 +67,9 @@ def test_the_saved_model_loads_in_plain_keras_without_the_project(trained, tmp_p
 
 def test_training_is_deterministic(trained):
     first = load_model(trained / "trained").get_weights()
-    train.main(trained / "prepared", trained / "again", trained / "checkpoints", 0, MODEL_PARAMS, TRAIN)
+    train.main(
+        trained / "prepared", trained / "again", trained / "checkpoints", trained / "live-again", 0, MODEL_PARAMS, TRAIN
+    )
     second = load_model(trained / "again").get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     assert evaluate.weights_fingerprint(first) == evaluate.weights_fingerprint(second)
@@ -152,7 +155,7 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_
     (synthetic_project / "params.yaml").write_text(yaml.safe_dump(settings))
 
     def command(name: str) -> list[str]:
-        return [sys.executable, "-m", "stages.train", str(prepared), name, f"checkpoints-{name}"]
+        return [sys.executable, "-m", "stages.train", str(prepared), name, f"checkpoints-{name}", f"live-{name}"]
 
     environment = {**os.environ, "PYTHONPATH": str(PROJECT)}
     killed = subprocess.Popen(command("resumed"), env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -171,4 +174,6 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_
     assert evaluate.weights_fingerprint(weights[0]) == evaluate.weights_fingerprint(weights[1])
     histories = [(synthetic_project / name / HISTORY).read_text() for name in ("resumed", "unbroken")]
     assert histories[0] == histories[1]
+    live = [snapshot(synthetic_project / f"live-{name}") for name in ("resumed", "unbroken")]
+    assert live[0] == live[1] and "plots/metrics/val_loss.tsv" in live[0]  # DVCLive's files: the history replayed
     assert not (synthetic_project / "checkpoints-resumed").exists()
