@@ -1,9 +1,7 @@
 """Measure the trained model on the 10,000 test images: loss, accuracy, per-class accuracy, confusion.
 
-Reads the train stage's folder (model, history, environment) and <prepared>/{X_test,y_test}.npy.
-Writes test loss and accuracy (JSON), the model card (JSON: a fingerprint of the weights, their count and the
-environment that trained them), accuracy per class (CSV), every test image's actual and predicted class (CSV,
-for DVC's confusion plot), and as pictures (PNG) the confusion matrix and the training curves.
+Reads the train stage's folder (model, history, environment) and <prepared>/{X_test,y_test}.npy. Writes the
+files of OUTPUTS, each named by its option; the actual and predicted classes feed DVC's confusion plot.
 """
 
 import argparse
@@ -27,14 +25,6 @@ OUTPUTS = {  # each output: its file's help text
     "confusion": "the confusion matrix (.png)",
     "curves": "the training curves (.png)",
 }
-
-
-def weights_fingerprint(weights: list[np.ndarray]) -> str:
-    """SHA-256 over every weight array's shape and bytes, in layer order: equal exactly when the weights are.
-
-    The .keras file cannot show this, since Keras writes the save time into it.
-    """
-    return arrays_sha256(weights)
 
 
 def main(
@@ -61,7 +51,9 @@ def main(
     write_json(
         card,
         {
-            "weights_sha256": weights_fingerprint(model.get_weights()),
+            # Over every weight array's shape and bytes: the .keras file cannot identify the weights, since Keras
+            # writes the save time into it.
+            "weights_sha256": arrays_sha256(model.get_weights()),
             "parameters": model.count_params(),
             "trained_in": saved.read_environment(trained),
         },

@@ -16,6 +16,7 @@ import tensorflow as tf
 import yaml
 
 from lessonkit.errors import ParamsError
+from lessonkit.formats import arrays_sha256
 from lessonkit.params import PredictParams, PrepareParams
 from lessonkit.saved import ENVIRONMENT, HISTORY, MODEL, load_model
 from stages import download, evaluate, predict, prepare, train
@@ -72,9 +73,9 @@ def test_training_is_deterministic(trained):
     )
     second = load_model(trained / "again").get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
-    assert evaluate.weights_fingerprint(first) == evaluate.weights_fingerprint(second)
+    assert arrays_sha256(first) == arrays_sha256(second)
     first[0][0, 0] += 1e-7
-    assert evaluate.weights_fingerprint(first) != evaluate.weights_fingerprint(second)
+    assert arrays_sha256(first) != arrays_sha256(second)
     assert (trained / "again" / HISTORY).read_text() == (trained / "trained" / HISTORY).read_text()
 
 
@@ -97,7 +98,7 @@ def test_evaluate_writes_metrics_per_class_predictions_and_confusion(trained):
     model = load_model(trained / "trained")
     card = json.loads((reports / "model.json").read_text())
     assert card == {
-        "weights_sha256": evaluate.weights_fingerprint(model.get_weights()),
+        "weights_sha256": arrays_sha256(model.get_weights()),
         "parameters": model.count_params(),
         "trained_in": json.loads((trained / "trained" / ENVIRONMENT).read_text()),
     }
@@ -171,7 +172,7 @@ def test_a_killed_run_resumes_after_its_last_epoch_and_ends_as_an_uninterrupted_
         assert result.returncode == 0, result.stderr
         assert ("resuming after epoch" in result.stdout) == (name == "resumed")
     weights = [load_model(synthetic_project / name).get_weights() for name in ("resumed", "unbroken")]
-    assert evaluate.weights_fingerprint(weights[0]) == evaluate.weights_fingerprint(weights[1])
+    assert arrays_sha256(weights[0]) == arrays_sha256(weights[1])
     histories = [(synthetic_project / name / HISTORY).read_text() for name in ("resumed", "unbroken")]
     assert histories[0] == histories[1]
     live = [snapshot(synthetic_project / f"live-{name}") for name in ("resumed", "unbroken")]
