@@ -1,0 +1,54 @@
+"""The search for the default recipe: a grid of experiments queued with DVC and judged on the validation set only.
+
+Run from the project root after `make`, with nothing uncommitted: `python -m bench.grid` (about 2 minutes per
+combination on 2 CPU cores). Queues every combination of GRID with `dvc exp run --queue`, for the train stages
+only (the test set stays untouched), runs the queue one experiment at a time, and writes reports/grid.csv from
+`dvc exp show --csv`: each combination's last-epoch validation accuracy and loss per dataset, best first.
+"""
+
+import csv
+import io
+import itertools
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+GRID = {  # params.yaml keys and the values to try; every combination is one experiment
+    "model.dropout": ["0.2", "0.3", "0.4"],
+    "train.optimizer.name": ["adam", "adamw"],  # AdamW with Keras's default weight decay, 0.004
+}
+TABLE = Path("reports/grid.csv")
+
+
+def dvc(*arguments: str) -> str:
+    return subprocess.run([sys.executable, "-m", "dvc", *arguments], capture_output=True, text=True, check=True).stdout
+
+
+def main() -> None:
+    settings = [argument for key, values in GRID.items() for argument in ("-S", f"{key}={','.join(values)}")]
+    dvc("exp", "run", "--queue", *settings, "train")
+    dvc("queue", "start", "--jobs", "1")
+    while re.search(r"\b(Queued|Running)\b", dvc("queue", "status")):
+        time.sleep(10)
+    datasets = yaml.safe_load(Path("params.yaml").read_text())["datasets"]
+    metrics = [f"live/{dataset}/metrics.json:val_{name}" for dataset in datasets for name in ("accuracy", "loss")]
+    results = {}
+    for row in csv.DictReader(io.StringIO(dvc("exp", "show", "--csv", "--sort-by", "Created"))):
+        combination = tuple(row[key] for key in GRID)
+        if row["State"] == "Success" and combination in set(itertools.product(*GRID.values())):
+            results[combination] = [row[metric] for metric in metrics]  # the latest run of each combination
+    accuracies = [index for index, metric in enumerate(metrics) if metric.endswith("val_accuracy")]
+    ranked = sorted(results.items(), key=lambda item: -sum(float(item[1][index]) for index in accuracies))
+    with TABLE.open("w", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow([*GRID, *metrics])
+        writer.writerows([*combination, *values] for combination, values in ranked)
+    print(TABLE.read_text())
+
+
+if __name__ == "__main__":
+    main()
