@@ -37,10 +37,10 @@ def main() -> None:
     datasets = yaml.safe_load(Path("params.yaml").read_text())["datasets"]
     metrics = [f"live/{dataset}/metrics.json:val_{name}" for dataset in datasets for name in ("accuracy", "loss")]
     results = {}
-    for row in csv.DictReader(io.StringIO(dvc("exp", "show", "--csv", "--sort-by", "Created"))):
+    for row in csv.DictReader(io.StringIO(dvc("exp", "show", "--csv"))):
         combination = tuple(row[key] for key in GRID)
         if row["State"] == "Success" and combination in set(itertools.product(*GRID.values())):
-            results[combination] = [row[metric] for metric in metrics]  # the latest run of each combination
+            results[combination] = [row[metric] for metric in metrics]  # reruns of a combination train the same
     accuracies = [index for index, metric in enumerate(metrics) if metric.endswith("val_accuracy")]
     ranked = sorted(results.items(), key=lambda item: -sum(float(item[1][index]) for index in accuracies))
     with TABLE.open("w", newline="") as file:
