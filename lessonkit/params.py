@@ -117,15 +117,21 @@ def _parse_value(key: str, value: Any, expected: Any) -> Any:
     return value
 
 
-def _parse_group(name: str, values: Any, cls: type) -> Any:
-    names = [field.name for field in fields(cls)]
-    _allow(isinstance(values, dict), name, values, f"a mapping with keys {', '.join(names)}")
+def _check_keys(values: dict, names: list[str], group: str = "") -> None:
+    """Refuse a key not in `names`, then one of `names` missing; `group` is the section's name, if any."""
+    prefix = f"{group}." if group else ""
     unknown = sorted(set(values) - set(names))
     missing = [key for key in names if key not in values]
     if unknown:
-        raise ParamsError(f"{PARAMS_FILE}: unknown key {name}.{unknown[0]}; {name} takes {', '.join(names)}")
+        raise ParamsError(f"{PARAMS_FILE}: unknown key {prefix}{unknown[0]}; {group or 'it'} takes {', '.join(names)}")
     if missing:
-        raise ParamsError(f"{PARAMS_FILE}: missing key {name}.{missing[0]}; add it to params.yaml")
+        raise ParamsError(f"{PARAMS_FILE}: missing key {prefix}{missing[0]}; add it to params.yaml")
+
+
+def _parse_group(name: str, values: Any, cls: type) -> Any:
+    names = [field.name for field in fields(cls)]
+    _allow(isinstance(values, dict), name, values, f"a mapping with keys {', '.join(names)}")
+    _check_keys(values, names, name)
     group = cls(
         **{field.name: _parse_value(f"{name}.{field.name}", values[field.name], field.type) for field in fields(cls)}
     )
@@ -136,12 +142,7 @@ def _parse_group(name: str, values: Any, cls: type) -> Any:
 def parse(raw: Any) -> dict[str, Any]:
     """Validate the whole of params.yaml's content and return every section, typed."""
     _allow(isinstance(raw, dict), "params.yaml", raw, "a mapping")
-    unknown = sorted(set(raw) - set(SECTIONS))
-    missing = [name for name in SECTIONS if name not in raw]
-    if unknown:
-        raise ParamsError(f"{PARAMS_FILE}: unknown key {unknown[0]}; it takes {', '.join(SECTIONS)}")
-    if missing:
-        raise ParamsError(f"{PARAMS_FILE}: missing key {missing[0]}; add it to params.yaml")
+    _check_keys(raw, list(SECTIONS))
     parsed = {}
     for name, expected in SECTIONS.items():
         if is_dataclass(expected):
