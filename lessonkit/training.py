@@ -42,10 +42,11 @@ class Training:
 
     def __init__(self, name: str, seed: int, train: TrainParams, checkpoints: Path, key: str, live: Path | None):
         make_deterministic(seed, train.threads)
-        self.name, self.train, self.live = name, train, live
+        self.name, self.train = name, train
         self.whole_epochs = train.distribute == "none"
         self.strategy = distributed.strategy(train.distribute)
         self.writes_outputs = distributed.is_chief(self.strategy)
+        self.live = live if self.writes_outputs else None
         if not self.writes_outputs:
             checkpoints = distributed.scratch(self.strategy, checkpoints)
         self.checkpoints = EpochCheckpoints(checkpoints, key)
@@ -86,7 +87,7 @@ class Training:
             EpochProgress(self.name, self.done, epochs),
             *callbacks,
         ]
-        if self.live and self.writes_outputs:
+        if self.live:
             callbacks.append(LiveMetrics(self.live, self.checkpoints.history))
         started = time.perf_counter()
         try:
