@@ -107,6 +107,11 @@ def write_catalog(project: Path, mirrors: dict[str, Path], checksums: dict[str, 
         (project / entry_path(name)).write_text(yaml.safe_dump(entry))
 
 
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder`, by relative path, with its bytes."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
 def change_catalog(project: Path, name: str, change) -> None:
     """Apply `change` to the parsed catalog entry of dataset `name` and write it back."""
     path = project / entry_path(name)

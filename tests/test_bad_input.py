@@ -15,7 +15,7 @@ import yaml
 from lessonkit.formats import encode_idx, sha256
 from lessonkit.params import PrepareParams
 from stages import download, prepare
-from tests.helpers import DELETE, change_catalog, synthetic_idx_files, with_change
+from tests.helpers import DELETE, change_catalog, snapshot, synthetic_idx_files, with_change
 
 TRAIN_IMAGES, TEST_LABELS = "train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 DOWNLOAD = ("stages.download", "tiny", "raw")
@@ -203,10 +203,6 @@ CASES = {
     ),
     "model missing": (unchanged, EVALUATE, "no model at trained/model.keras; run `dvc repro`"),
 }
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 @pytest.mark.filterwarnings("ignore:'stages.*' found in sys.modules:RuntimeWarning")

@@ -23,12 +23,12 @@ from stages import download, evaluate, predict, prepare, train
 from tests.helpers import (
     TEST_THREADS,
     predict_without_the_project,
+    snapshot,
     tiny,
     tiny_params,
     train_tiny,
     write_tiny_dataset,
 )
-from tests.test_bad_input import snapshot
 
 PROJECT = Path(__file__).resolve().parents[1]
 
