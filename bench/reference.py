@@ -25,6 +25,8 @@ def main(prepared: Path, epochs: int | None) -> dict:
         np.load(prepared / f"{name}.npy") for name in ("X_train", "y_train", "X_valid", "y_valid", "X_test", "y_test")
     )
     layers = [keras.Input(shape=x_train.shape[1:]), keras.layers.Flatten()]
+    if model_params["input_dropout"]:
+        layers.append(keras.layers.Dropout(model_params["input_dropout"]))
     for units in model_params["hidden_units"]:
         layers.append(keras.layers.Dense(units, activation=model_params["activation"]))
         if model_params["dropout"]:

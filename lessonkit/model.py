@@ -9,11 +9,19 @@ from lessonkit.errors import ParamsError
 
 
 def build_model(
-    input_shape: tuple[int, ...], num_classes: int, hidden_units: tuple[int, ...], activation: str, dropout: float
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    hidden_units: tuple[int, ...],
+    activation: str,
+    dropout: float,
+    input_dropout: float = 0.0,
 ) -> keras.Model:
-    """Flatten, then one Dense layer per entry of `hidden_units` (each followed by Dropout if any), then softmax."""
+    """Flatten (then Dropout of the pixels if `input_dropout`), then one Dense layer per entry of `hidden_units`
+    (each followed by Dropout if `dropout`), then softmax."""
     inputs = keras.Input(shape=input_shape, name="image")
     hidden = keras.layers.Flatten()(inputs)
+    if input_dropout:
+        hidden = keras.layers.Dropout(input_dropout)(hidden)
     for units in hidden_units:
         hidden = keras.layers.Dense(units, activation=activation)(hidden)
         if dropout:

@@ -36,6 +36,7 @@ class ModelParams:
     hidden_units: tuple[int, ...]
     activation: str
     dropout: float
+    input_dropout: float
 
     def check(self) -> None:
         units = self.hidden_units
@@ -46,7 +47,8 @@ class ModelParams:
             "a non-empty list of positive integers",
         )
         _allow(self.activation in ACTIVATIONS, "model.activation", self.activation, f"one of {', '.join(ACTIVATIONS)}")
-        _allow(0 <= self.dropout < 1, "model.dropout", self.dropout, "at least 0 and below 1")
+        for key in ("dropout", "input_dropout"):
+            _allow(0 <= getattr(self, key) < 1, f"model.{key}", getattr(self, key), "at least 0 and below 1")
 
 
 @dataclass(frozen=True)

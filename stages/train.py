@@ -35,7 +35,9 @@ def main(
     key = run_key(seed, model, train, arrays)
     training = Training(prepared.name, seed, train, checkpoints, key, live)
     with training.scope():  # the devices train.distribute names
-        classifier = build_model(X_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout)
+        classifier = build_model(
+            X_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout, model.input_dropout
+        )
         steps = train.epochs * steps_per_epoch(len(X_train), train.batch_size)
         compile_model(classifier, train.optimizer, train.schedule, steps)
     history = training.fit(classifier, (X_train, y_train), (X_valid, y_valid), callbacks)

@@ -25,7 +25,7 @@ TINY_PARAMS = {
     "datasets": ["tiny"],
     "seed": 0,
     "prepare": {"validation_size": 20},
-    "model": {"hidden_units": [16], "activation": "relu", "dropout": 0.0},
+    "model": {"hidden_units": [16], "activation": "relu", "dropout": 0.0, "input_dropout": 0.0},
     "train": {
         "epochs": 1,
         "batch_size": 32,

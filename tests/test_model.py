@@ -21,6 +21,13 @@ def test_dropout_follows_each_hidden_layer():
     assert kinds == ["Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
 
 
+def test_input_dropout_comes_before_the_first_hidden_layer():
+    model = build_model((28, 28), 10, (16,), "relu", dropout=0, input_dropout=0.2)
+    kinds = [type(layer).__name__ for layer in model.layers[1:]]
+    assert kinds == ["Flatten", "Dropout", "Dense", "Dense"]
+    assert model.layers[2].rate == 0.2
+
+
 @pytest.mark.parametrize(("examples", "batch_size", "steps"), [(54000, 128, 422), (128, 128, 1), (129, 128, 2)])
 def test_steps_per_epoch_count_the_last_smaller_minibatch(examples, batch_size, steps):
     assert steps_per_epoch(examples, batch_size) == steps

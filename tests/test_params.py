@@ -57,6 +57,7 @@ def test_optimizer_arguments_keep_their_types():
         ("model.hidden_units", 200, "model.hidden_units = 200 .* a list of int"),
         ("model.activation", "swish2", "model.activation = 'swish2'"),
         ("model.dropout", 1.0, "model.dropout = 1.0"),
+        ("model.input_dropout", -0.1, "model.input_dropout = -0.1"),
         ("prepare.validation_size", 0, "prepare.validation_size = 0"),
         ("predict.count", 0, "predict.count = 0"),
         ("seed", 1.5, "seed = 1.5"),
