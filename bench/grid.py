@@ -25,6 +25,7 @@ GRIDS = [  # params.yaml keys and the values to try; every combination within a 
     {"train.optimizer.learning_rate": ["0.0005", "0.002"]},
     {"train.batch_size": ["64", "256"]},
     {"model.activation": ["gelu"]},
+    {"model.input_dropout": ["0.1", "0.2"], "train.batch_size": ["64"]},  # the leaders of the grids above, together
 ]
 KEYS = list(dict.fromkeys(key for grid in GRIDS for key in grid))
 TABLE = Path("reports/grid.csv")
