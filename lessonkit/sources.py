@@ -1,5 +1,5 @@
-"""Where a dataset's four IDX files come from: the Keras loader, else the registry copy named in its catalog
-entry; either way every file is verified by SHA-256 before its arrays are used."""
+"""Where a dataset's four IDX files come from: the registry copy named in its catalog entry where it is on disk,
+or the Keras loader; either way every file is verified by SHA-256 before its arrays are used."""
 
 import gzip
 from collections.abc import Callable
@@ -50,9 +50,12 @@ def verify(dataset: Dataset, files: dict[str, bytes], source: str) -> dict[str, 
 
 
 def sources(dataset: Dataset) -> list[tuple[str, Callable[[Dataset], dict[str, bytes]]]]:
+    """The registry copy first where it is on disk (it needs neither the network nor TensorFlow, whose import is
+    most of the stage's time), else the Keras loader first."""
     found = [(f"the registry copy in {dataset.mirror_dir}", from_mirror)]
     if dataset.keras:
-        found.insert(0, (f"the Keras loader keras.datasets.{dataset.keras}", from_keras))
+        keras_loader = (f"the Keras loader keras.datasets.{dataset.keras}", from_keras)
+        found.insert(len(found) if dataset.mirror_dir.is_dir() else 0, keras_loader)
     return found
 
 

