@@ -3,7 +3,8 @@
 For each dataset, trains params.yaml's recipe once per seed in SEEDS through the train stage's own path, changing
 only the training's randomness (initial weights, shuffling, dropout) as another CPU's rounding would: the
 validation split stays the pipeline's. Every epoch's weights are kept, so each rule for choosing the weights to
-keep is scored on the same runs; the rules look at the validation set only, the test set scores them.
+keep is scored on the same runs; the rules look at the validation set only, the test set scores them. Each run's
+last-epoch validation metrics are recorded too: they, not the test set, compare one recipe with another.
 Run from the project root after `make` (it reads data/prepared/): `python -m bench.seeds` (about 12 minutes).
 Writes reports/seeds.json, from which `make reproduced` takes its tolerance, and prints the README's table.
 """
@@ -95,10 +96,18 @@ def main() -> None:
                     "test_loss": round(loss, 6),
                     "weights_sha256": arrays_sha256(weights),
                 }
-            runs.append({"seed": seed, "rules": scores})
-            print(f"{dataset} seed {seed}: " + "; ".join(f"{r} {s['test_accuracy']:.4f}" for r, s in scores.items()))
+            last = {metric: round(recorder.history[f"val_{metric}"][-1], 6) for metric in ("accuracy", "loss")}
+            runs.append({"seed": seed, "last_epoch_validation": last, "rules": scores})
+            print(
+                f"{dataset} seed {seed}: validation {last['accuracy']:.4f}; "
+                + "; ".join(f"{r} {s['test_accuracy']:.4f}" for r, s in scores.items())
+            )
         results["datasets"][dataset] = {
             "runs": runs,
+            "last_epoch_validation": {
+                metric: summary([run["last_epoch_validation"][metric] for run in runs])
+                for metric in ("accuracy", "loss")
+            },
             "summary": {
                 rule: {
                     metric: summary([run["rules"][rule][f"test_{metric}"] for run in runs])
