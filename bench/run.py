@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -28,8 +29,12 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATASET = "mnist"
-# Multiply-adds of one training image through 784-200-100-10, forward and backward (about 3x forward).
-FLOPS_PER_TRAINING_IMAGE = 3 * 2 * (784 * 200 + 200 * 100 + 100 * 10)
+# Floating-point operations of the matrix products of 784-200-100-10 (2 per multiply-add): an image's forward pass;
+# a training image's forward pass, weight gradients (as many again) and the gradients passed back to the layers
+# below (none below the first layer: the pixels need none).
+LAYERS = [(784, 200), (200, 100), (100, 10)]
+FLOPS_FORWARD = sum(2 * inputs * outputs for inputs, outputs in LAYERS)
+FLOPS_TRAINING = 2 * FLOPS_FORWARD + sum(2 * inputs * outputs for inputs, outputs in LAYERS[1:])
 MATMUL_SIZE = 2048
 
 
@@ -50,8 +55,11 @@ def python(*arguments: str, cwd: Path = PROJECT, numerics: dict | None = None) -
     return result.stdout
 
 
-def matmul_gflops(threads: int) -> float:
+def matmul_gflops(threads: int, pinned: bool = False) -> float:
+    """GFLOP/s of large matrix products in TensorFlow: with the CPU's own kernels, or (`pinned`) with the
+    pipeline's numerics, whose kernels are Eigen's."""
     code = f"""
+{"import lessonkit" if pinned else ""}
 import time, tensorflow as tf
 tf.config.threading.set_intra_op_parallelism_threads({threads})
 a = tf.random.uniform(({MATMUL_SIZE}, {MATMUL_SIZE}))
@@ -115,6 +123,7 @@ def train_pairs(pairs: int, epochs: int, batch_size: int) -> dict:
     if not prepared.is_dir():
         sys.exit(f"{prepared} is missing: run `make` first")
     train_images = len(np.load(prepared / "y_train.npy"))
+    epoch_flops = FLOPS_TRAINING * train_images + FLOPS_FORWARD * len(np.load(prepared / "y_valid.npy"))
     reference, ours, reference_accuracy, ours_accuracy = [], [], [], []
     with tempfile.TemporaryDirectory() as folder:
         short = workdir_with_epochs(Path(folder), 1, batch_size)
@@ -138,8 +147,8 @@ def train_pairs(pairs: int, epochs: int, batch_size: int) -> dict:
         **ratios(reference, ours),
         "reference_images_per_second": round(train_images / a_epoch),
         "ours_images_per_second": round(train_images / b_epoch),
-        "reference_gflops": round(FLOPS_PER_TRAINING_IMAGE * train_images / a_epoch / 1e9, 1),
-        "ours_gflops": round(FLOPS_PER_TRAINING_IMAGE * train_images / b_epoch / 1e9, 1),
+        "reference_gflops": round(epoch_flops / a_epoch / 1e9, 1),
+        "ours_gflops": round(epoch_flops / b_epoch / 1e9, 1),
         "reference_val_accuracy": reference_accuracy,
         "ours_val_accuracy": ours_accuracy,
     }
@@ -167,12 +176,16 @@ def numerics_cost(pairs: int, epochs: int, batch_size: int) -> dict:
     }
 
 
-class PeakMemory(threading.Thread):
-    """Samples the resident memory of every `python -m stages.<stage>` process under a parent."""
+class StageWatch(threading.Thread):
+    """Samples every `python3 -m stages.<stage>` process under a parent: its peak resident memory, and the time
+    from its first to its last sample (its wall time, to the sampling interval)."""
+
+    INTERVAL = 0.05
 
     def __init__(self, parent: int):
         super().__init__(daemon=True)
-        self.parent, self.peaks, self.done = psutil.Process(parent), {}, threading.Event()
+        self.parent, self.done = psutil.Process(parent), threading.Event()
+        self.peaks, self.first_seen, self.last_seen = {}, {}, {}
 
     def run(self) -> None:
         while not self.done.is_set():
@@ -186,13 +199,52 @@ class PeakMemory(threading.Thread):
                     if "-m" in command and command[command.index("-m") + 1].startswith("stages."):
                         stage = f"{command[command.index('-m') + 1].removeprefix('stages.')}@{self.dataset(command)}"
                         self.peaks[stage] = max(self.peaks.get(stage, 0), child.memory_info().rss)
+                        self.first_seen.setdefault(stage, time.perf_counter())
+                        self.last_seen[stage] = time.perf_counter()
                 except (psutil.NoSuchProcess, psutil.AccessDenied, IndexError, StopIteration):
                     pass
-            time.sleep(0.05)
+            time.sleep(self.INTERVAL)
 
     @staticmethod
     def dataset(command: list[str]) -> str:
         return next(part.split("/")[-1] for part in command if part.startswith(("data/", "models/")))
+
+    def seconds(self, stage: str) -> float:
+        return self.last_seen[stage] - self.first_seen[stage] + self.INTERVAL
+
+
+def start_up_seconds(stage: str, runs: int = 3) -> float:
+    """The fastest of `runs` starts of a Python that imports the stage's module and all it imports at once."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        python("-c", f"import stages.{stage}")
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def compile_seconds(output: str, dataset: str) -> float:
+    """The train stage's first epoch less a later epoch's average: tracing and XLA compilation, from its lines."""
+    first = float(re.search(rf"^{dataset}: epoch 1/\d+: .*; ([\d.]+) s/epoch", output, re.M).group(1))
+    epochs, fit = re.search(rf"^{dataset}: trained (\d+) epochs in ([\d.]+) s;", output, re.M).groups()
+    epochs, fit = int(epochs), float(fit)
+    return first - (fit - first) / (epochs - 1)
+
+
+def breakdown(watch: StageWatch, output: str) -> dict:
+    """Per stage: wall seconds, Python and import start-up, compilation (train only) and the rest (compute, I/O)."""
+    stages = {}
+    for stage in sorted(watch.first_seen):
+        name, dataset = stage.split("@")
+        wall, start_up = watch.seconds(stage), start_up_seconds(name)
+        compiling = compile_seconds(output, dataset) if name == "train" else 0.0
+        stages[stage] = {
+            "seconds": round(wall, 1),
+            "start_up": round(start_up, 1),
+            "compile": round(compiling, 1),
+            "compute": round(wall - start_up - compiling, 1),
+        }
+    return stages
 
 
 def end_to_end() -> dict:
@@ -205,29 +257,42 @@ def end_to_end() -> dict:
         if (PROJECT / "mirrors").is_dir():
             (copy / "mirrors").symlink_to(PROJECT / "mirrors")
         subprocess.run(["git", "init", "-q"], cwd=copy, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=copy, check=True)
+        identity = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@example.invalid"]
+        subprocess.run(["git", *identity, "commit", "-qm", "copy"], cwd=copy, check=True)  # DVCLive needs one
         environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
         dvc = [sys.executable, "-m", "dvc", "repro"]
         started = time.perf_counter()
-        process = subprocess.Popen(dvc, cwd=copy, env=environment, stdout=subprocess.DEVNULL)
-        memory = PeakMemory(process.pid)
-        memory.start()
-        if process.wait():
+        process = subprocess.Popen(dvc, cwd=copy, env=environment, stdout=subprocess.PIPE, text=True)
+        watch = StageWatch(process.pid)
+        watch.start()
+        output = process.communicate()[0]
+        if process.returncode:
             sys.exit("dvc repro failed in the benchmark's copy of the project")
-        memory.done.set()
+        watch.done.set()
         repro_seconds = time.perf_counter() - started
         started = time.perf_counter()
         subprocess.run(dvc, cwd=copy, env=environment, stdout=subprocess.DEVNULL, check=True)
         noop_seconds = time.perf_counter() - started
+        datasets = yaml.safe_load((PROJECT / "params.yaml").read_text())["datasets"]
         started = time.perf_counter()
-        for dataset in yaml.safe_load((PROJECT / "params.yaml").read_text())["datasets"]:
+        for dataset in datasets:
             run_reference(copy / "data" / "prepared" / dataset, copy)
         reference_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        python(str(PROJECT / "bench" / "lesson.py"), *(str(copy / "data" / "raw" / name) for name in datasets))
+        lesson_seconds = time.perf_counter() - started
+        stages = breakdown(watch, output)
     return {
         "dvc_repro_seconds": round(repro_seconds, 1),
+        "lesson_seconds": round(lesson_seconds, 1),
+        "ratio_to_lesson": round(repro_seconds / lesson_seconds, 3),
         "reference_seconds": round(reference_seconds, 1),
         "ratio": round(repro_seconds / reference_seconds, 3),
         "noop_dvc_repro_seconds": round(noop_seconds, 2),
-        "peak_memory_mib": {stage: round(peak / 2**20) for stage, peak in sorted(memory.peaks.items())},
+        "stages": stages,
+        "dvc_own_seconds": round(repro_seconds - sum(stage["seconds"] for stage in stages.values()), 1),
+        "peak_memory_mib": {stage: round(peak / 2**20) for stage, peak in sorted(watch.peaks.items())},
     }
 
 
@@ -241,9 +306,11 @@ def machine() -> dict:
         platform.processor(),
     )
     versions = python("-c", "import tensorflow, keras; print(tensorflow.__version__, keras.__version__)").split()
+    avx512f = "avx512f" in Path("/proc/cpuinfo").read_text().split()
     return {
         "cpu": cpu,
-        "avx512f": "avx512f" in Path("/proc/cpuinfo").read_text().split(),
+        "avx512f": avx512f,
+        "isa": "AVX-512" if avx512f else "AVX2 (no AVX-512)",
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "tensorflow": versions[0],
@@ -252,18 +319,35 @@ def machine() -> dict:
 
 
 def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
+    """Each part's figures are written to reports/bench.json as soon as they are measured."""
     train = yaml.safe_load((PROJECT / "params.yaml").read_text())["train"]
-    results = {"machine": machine(), "matmul_gflops": round(matmul_gflops(train["threads"]), 1)}
-    print(f"machine: {results['machine']}; large matmul {results['matmul_gflops']} GFLOP/s", flush=True)
+    results = {
+        "machine": machine(),
+        "matmul_gflops": round(matmul_gflops(train["threads"]), 1),
+        "matmul_gflops_pinned": round(matmul_gflops(train["threads"], pinned=True), 1),
+    }
+    print(
+        f"machine: {results['machine']}; large matmul {results['matmul_gflops']} GFLOP/s, "
+        f"{results['matmul_gflops_pinned']} with the pipeline's numerics",
+        flush=True,
+    )
     # At params.yaml's batch size (the comparison that counts), then at the lesson's (Keras's default, 32).
     for key, batch_size, runs in (("train", train["batch_size"], pairs), ("train_batch_32", 32, max(3, pairs // 2))):
         results[key] = train_pairs(runs, epochs, batch_size)
-        results[key]["ours_fraction_of_matmul"] = round(results[key]["ours_gflops"] / results["matmul_gflops"], 3)
+        gflops = results[key]["ours_gflops"]
+        results[key]["ours_fraction_of_matmul"] = round(gflops / results["matmul_gflops"], 3)
+        results[key]["ours_fraction_of_pinned_matmul"] = round(gflops / results["matmul_gflops_pinned"], 3)
+        write(results)
     results["numerics_cost"] = numerics_cost(pairs, epochs, train["batch_size"])
+    write(results)
     if not skip_end_to_end:
         results["end_to_end"] = end_to_end()
-    (PROJECT / "reports" / "bench.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
+        write(results)
     print(json.dumps(results, indent=2))
+
+
+def write(results: dict) -> None:
+    (PROJECT / "reports" / "bench.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
 
 
 if __name__ == "__main__":
