@@ -57,6 +57,6 @@ report: $(VENV)/.installed
 reproduced: $(VENV)/.installed
 	python .ci/check_reproduced.py
 
-# Not part of the tests: about 15 minutes of timing, written to reports/bench.json.
+# Not part of the tests: about 25 minutes of timing, written to reports/bench.json.
 bench: repro
 	python bench/run.py
