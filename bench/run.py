@@ -1,12 +1,13 @@
 """The speed benchmark: the pipeline's train stage (B) against the plain Keras recipe (A), side by side.
 
 Run from the project root after `make` (it reads data/prepared/): `make bench`. In one run it measures
-  - the machine's large-matmul GFLOP/s;
+  - the machine's large-matmul GFLOP/s, with the CPU's own kernels and with the pipeline's pinned numerics;
   - A and B alternating, A B A B ..., on MNIST with params.yaml's settings, time per epoch; then the same
-    at batch 32, the lesson's (Keras's default) batch size;
-  - `dvc repro` of both datasets from a clean copy of the project, against the reference script
-    doing the same training for both datasets, the peak memory of each stage, and a no-op `dvc repro`.
-Writes reports/bench.json and prints it.
+    at batch 32, the lesson's (Keras's default) batch size; then B with pinned numerics against the CPU's own;
+  - `dvc repro` of both datasets from a clean copy of the project, each stage's wall time, start-up,
+    compilation and peak memory, and a no-op `dvc repro`; against the plain lesson recipe (bench/lesson.py) and
+    the reference script doing the pipeline's training, both datasets each.
+Writes reports/bench.json, each part as soon as it is measured, and prints it.
 """
 
 import argparse
