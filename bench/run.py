@@ -11,6 +11,7 @@ Writes reports/bench.json, each part as soon as it is measured, and prints it.
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -214,6 +215,7 @@ class StageWatch(threading.Thread):
         return self.last_seen[stage] - self.first_seen[stage] + self.INTERVAL
 
 
+@functools.cache  # the same for every dataset's run of the stage
 def start_up_seconds(stage: str, runs: int = 3) -> float:
     """The fastest of `runs` starts of a Python that imports the stage's module and all it imports at once."""
     times = []
