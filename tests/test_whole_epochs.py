@@ -3,9 +3,10 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from lessonkit.model import build_model, compile_model
-from lessonkit.whole_epochs import PhiloxDropout, WholeEpochs, philox_dropout
+from lessonkit.whole_epochs import ThreefryDropout, WholeEpochs, threefry_dropout
 
 
 def fit_whole_epochs(jit_compile: bool, epochs: int = 2, dropout: float = 0.2) -> WholeEpochs:
@@ -29,18 +30,20 @@ def test_whole_epochs_update_once_per_minibatch(jit_compile):
 
 
 def test_whole_epochs_compute_the_same_with_and_without_xla():
-    # Without dropout: XLA draws dropout masks from its own Philox stream.
+    # Without dropout: under XLA, dropout masks are drawn with Threefry.
     graph, xla = fit_whole_epochs(jit_compile=False, dropout=0), fit_whole_epochs(jit_compile=True, dropout=0)
     for a, b in zip(graph.classifier.get_weights(), xla.classifier.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
 
 
-def test_philox_dropout_draws_keras_masks_only_while_training():
+def test_threefry_dropout_draws_masks_under_xla_only_while_training():
     classifier = build_model((28, 28), 10, (16,), "relu", dropout=0.5)
     dropouts = [layer for layer in classifier.layers if isinstance(layer, keras.layers.Dropout)]
-    inputs = np.ones((4, 16), np.float32)
-    with philox_dropout(classifier):
-        assert all(type(layer) is PhiloxDropout for layer in dropouts)
-        masked = np.asarray(dropouts[0](inputs, training=True))
+    inputs = np.ones((1000, 16), np.float32)
+    with threefry_dropout(classifier):
+        assert all(type(layer) is ThreefryDropout for layer in dropouts)
+        masked = np.asarray(tf.function(lambda x: dropouts[0](x, training=True), jit_compile=True)(inputs))
         assert set(np.unique(masked)) == {0.0, 2.0}
+        assert abs((masked == 0).mean() - 0.5) < 0.02
+        np.testing.assert_array_equal(dropouts[0](inputs, training=False), inputs)
     assert all(type(layer) is keras.layers.Dropout for layer in dropouts)
