@@ -31,6 +31,7 @@ GRIDS = [  # params.yaml keys and the values to try; every combination within a 
         {"train.batch_size": ["64", "256"]},
         {"model.activation": ["gelu"]},
         {"model.input_dropout": ["0.1", "0.2"], "train.batch_size": ["64"]},  # leaders of the grids above, together
+        {"model.input_dropout": ["0.1", "0.2"], "train.optimizer.weight_decay": ["0.01", "0.03", "0.1"]},
     ]
 ]
 KEYS = list(dict.fromkeys(key for grid in GRIDS for key in grid))
@@ -42,14 +43,18 @@ def dvc(*arguments: str) -> str:
 
 
 def main() -> None:
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    defaults = {key: default(params, key) for key in KEYS}
     for grid in GRIDS:
-        settings = [argument for key, values in grid.items() for argument in ("-S", f"{key}={','.join(values)}")]
+        settings = [
+            argument
+            for key, values in grid.items()
+            for argument in ("-S", f"{'' if defaults[key] else '+'}{key}={','.join(values)}")  # + adds a new key
+        ]
         dvc("exp", "run", "--queue", *settings, "train")
     dvc("queue", "start", "--jobs", "1")
     while re.search(r"\b(Queued|Running)\b", dvc("queue", "status")):
         time.sleep(10)
-    params = yaml.safe_load(Path("params.yaml").read_text())
-    defaults = {key: str(functools.reduce(operator.getitem, key.split("."), params)) for key in KEYS}
     datasets = params["datasets"]
     metrics = [f"live/{dataset}/metrics.json:val_{name}" for dataset in datasets for name in ("accuracy", "loss")]
     results = {}
@@ -64,6 +69,14 @@ def main() -> None:
         writer.writerow([*KEYS, *metrics])
         writer.writerows([*combination, *values] for combination, values in ranked)
     print(TABLE.read_text())
+
+
+def default(params: dict, key: str) -> str:
+    """params.yaml's value of `key` as `dvc exp show --csv` writes it: empty where params.yaml has no such key."""
+    try:
+        return str(functools.reduce(operator.getitem, key.split("."), params))
+    except KeyError:
+        return ""
 
 
 def in_grid(row: dict, grid: dict, defaults: dict) -> bool:
