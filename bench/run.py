@@ -4,6 +4,7 @@ Run from the project root after `make` (it reads data/prepared/): `make bench`. 
   - the machine's large-matmul GFLOP/s, with the CPU's own kernels and with the pipeline's pinned numerics;
   - A and B alternating, A B A B ..., on MNIST with params.yaml's settings, time per epoch; then the same
     at batch 32, the lesson's (Keras's default) batch size; then B with pinned numerics against the CPU's own;
+  - an epoch of the train stage taken apart (bench/epoch.py): products alone, updates, dropout, the whole epoch;
   - `dvc repro` of both datasets from a clean copy of the project, each stage's wall time, start-up,
     compilation and peak memory, and a no-op `dvc repro`; against the plain lesson recipe (bench/lesson.py) and
     the reference script doing the pipeline's training, both datasets each.
@@ -342,6 +343,11 @@ def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
         results[key]["ours_fraction_of_pinned_matmul"] = round(gflops / results["matmul_gflops_pinned"], 3)
         write(results)
     results["numerics_cost"] = numerics_cost(pairs, epochs, train["batch_size"])
+    write(results)
+    parts = json.loads(python("-m", "bench.epoch"))
+    products_gflops = FLOPS_TRAINING * parts["batch_size"] * parts["updates_per_epoch"] / parts["products"] / 1e9
+    parts["products_fraction_of_pinned_matmul"] = round(products_gflops / results["matmul_gflops_pinned"], 3)
+    results["epoch_parts"] = parts
     write(results)
     if not skip_end_to_end:
         results["end_to_end"] = end_to_end()

@@ -1,0 +1,129 @@
+"""Where an epoch of the train stage goes: its parts timed one by one, in one process, with the pinned numerics.
+
+Run from the project root after `make` (it reads data/prepared/mnist): `python -m bench.epoch`; `make bench` runs
+it too. Each part is an epoch's worth (params.yaml's batch size over the training set), compiled once, then timed
+3 times (median):
+  - products: the matrix products of the updates alone, in one XLA loop;
+  - updates: the classifier's compiled update (products, softmax, loss, Adam, metrics) on one fixed minibatch,
+    in a TensorFlow loop as the train stage runs it, without dropout, with params.yaml's dropout drawn with
+    Threefry (the train stage's) and with Philox (Keras's own generator);
+  - epoch: the train stage's whole epoch (shuffle, gathers, updates, validation), without its callbacks.
+Prints JSON.
+"""
+
+import lessonkit  # noqa: F401  first: pins TensorFlow's numerics before it loads
+
+# isort: split
+import itertools
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lessonkit import params
+from lessonkit.formats import NUM_CLASSES, load_arrays
+from lessonkit.model import build_model, compile_model, steps_per_epoch
+from lessonkit.training import make_deterministic
+from lessonkit.whole_epochs import ThreefryDropout, WholeEpochs
+
+PREPARED = Path("data/prepared/mnist")
+
+
+class PhiloxDropout(keras.layers.Dropout):
+    """The train stage's ThreefryDropout with Philox, the generator Keras's own Dropout draws with on CPU."""
+
+    def call(self, inputs, training=False):
+        if not training or not self.rate:
+            return inputs
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
+        return tf.nn.experimental.stateless_dropout(inputs, self.rate, seed, rng_alg="philox")
+
+
+def median_seconds(run: Callable[[], object]) -> float:
+    run()  # tracing and compilation
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times), 3)
+
+
+def products(batch_size: int, updates: int, hidden_units: tuple[int, ...]) -> float:
+    """The products of one update per minibatch: forward, weight gradients, and gradients below the first layer."""
+    sizes = [28 * 28, *hidden_units, NUM_CLASSES]
+    weights = [tf.random.normal((inputs, outputs)) * 0.01 for inputs, outputs in itertools.pairwise(sizes)]
+    images = tf.random.normal((batch_size, sizes[0]))
+
+    @tf.function(jit_compile=True)
+    def loop(weights):
+        def update(step, weights):
+            activations = [images]
+            for weight in weights:
+                activations.append(activations[-1] @ weight)
+            delta, gradients = activations[-1], []
+            for layer in reversed(range(len(weights))):
+                gradients.insert(0, tf.transpose(activations[layer]) @ delta)
+                if layer:
+                    delta = delta @ tf.transpose(weights[layer])
+            return step + 1, [weight - 1e-9 * gradient for weight, gradient in zip(weights, gradients, strict=True)]
+
+        return tf.while_loop(lambda step, _: step < updates, update, (0, weights))
+
+    return median_seconds(lambda: loop(weights))
+
+
+def classifier(model: params.ModelParams, train: params.TrainParams, dropout: bool) -> keras.Model:
+    rates = (model.dropout, model.input_dropout) if dropout else (0.0, 0.0)
+    network = build_model((28, 28), NUM_CLASSES, model.hidden_units, model.activation, *rates)
+    compile_model(network, train.optimizer, train.schedule, steps=10_000)
+    return network
+
+
+def updates(
+    network: keras.Model, images: np.ndarray, labels: np.ndarray, count: int, dropout_class: type = keras.layers.Dropout
+) -> float:
+    """`count` compiled updates on one minibatch, with the Dropout layers drawing as `dropout_class` does."""
+    step = tf.function(network.train_step, jit_compile=True)
+    minibatch = (tf.constant(images), tf.constant(labels))
+
+    @tf.function
+    def loop():
+        tf.while_loop(lambda done: done < count, lambda done: (step(minibatch), done + 1)[1], (tf.constant(0),))
+
+    dropouts = [layer for layer in network.layers if type(layer) is keras.layers.Dropout]
+    for layer in dropouts:
+        layer.__class__ = dropout_class
+    seconds = median_seconds(loop)
+    for layer in dropouts:
+        layer.__class__ = keras.layers.Dropout
+    return seconds
+
+
+def main() -> None:
+    seed, model, train = params.load("seed", "model", "train")
+    make_deterministic(seed, train.threads)
+    x_train, y_train, x_valid, y_valid = load_arrays(PREPARED, "X_train", "y_train", "X_valid", "y_valid")
+    count = steps_per_epoch(len(x_train), train.batch_size)
+    images, labels = x_train[: train.batch_size], y_train[: train.batch_size]
+    with_dropout = classifier(model, train, dropout=True)
+    results = {
+        "batch_size": train.batch_size,
+        "updates_per_epoch": count,
+        "products": products(train.batch_size, count, model.hidden_units),
+        "updates_without_dropout": updates(classifier(model, train, dropout=False), images, labels, count),
+        "updates_threefry_dropout": updates(with_dropout, images, labels, count, ThreefryDropout),
+        "updates_philox_dropout": updates(with_dropout, images, labels, count, PhiloxDropout),
+    }
+    trainer = WholeEpochs(classifier(model, train, dropout=True), train.batch_size, jit_compile=True)
+    results["epoch"] = median_seconds(lambda: trainer.fit_epochs((x_train, y_train), (x_valid, y_valid), 0, 1, []))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
