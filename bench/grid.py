@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml
 
 # What the grids vary from, where params.yaml's default has since changed to the search's winner: so a rerun
-# queues the same experiments and writes the same table.
-SEARCHED_FROM = {"model.input_dropout": ["0.0"]}
+# queues the same experiments and writes the same table. An empty value: the key was not in params.yaml.
+SEARCHED_FROM = {"model.input_dropout": ["0.0"], "train.optimizer.weight_decay": [""]}
 GRIDS = [  # params.yaml keys and the values to try; every combination within a grid is one experiment
     {**SEARCHED_FROM, **grid}
     for grid in [
@@ -46,11 +46,7 @@ def main() -> None:
     params = yaml.safe_load(Path("params.yaml").read_text())
     defaults = {key: default(params, key) for key in KEYS}
     for grid in GRIDS:
-        settings = [
-            argument
-            for key, values in grid.items()
-            for argument in ("-S", f"{'' if defaults[key] else '+'}{key}={','.join(values)}")  # + adds a new key
-        ]
+        settings = [argument for key, values in grid.items() for argument in ("-S", override(key, values, defaults))]
         dvc("exp", "run", "--queue", *settings, "train")
     dvc("queue", "start", "--jobs", "1")
     while re.search(r"\b(Queued|Running)\b", dvc("queue", "status")):
@@ -69,6 +65,13 @@ def main() -> None:
         writer.writerow([*KEYS, *metrics])
         writer.writerows([*combination, *values] for combination, values in ranked)
     print(TABLE.read_text())
+
+
+def override(key: str, values: list[str], defaults: dict) -> str:
+    """DVC's `-S` for `key`: ~ removes it, + adds it where params.yaml has no such key."""
+    if values == [""]:
+        return f"~{key}"
+    return f"{'' if defaults[key] else '+'}{key}={','.join(values)}"
 
 
 def default(params: dict, key: str) -> str:
