@@ -30,19 +30,15 @@ from lessonkit import params
 from lessonkit.formats import NUM_CLASSES, load_arrays
 from lessonkit.model import build_model, compile_model, steps_per_epoch
 from lessonkit.training import make_deterministic
-from lessonkit.whole_epochs import ThreefryDropout, WholeEpochs
+from lessonkit.whole_epochs import ThreefryDropout, WholeEpochs, threefry_dropout
 
 PREPARED = Path("data/prepared/mnist")
 
 
-class PhiloxDropout(keras.layers.Dropout):
-    """The train stage's ThreefryDropout with Philox, the generator Keras's own Dropout draws with on CPU."""
+class PhiloxDropout(ThreefryDropout):
+    """The train stage's dropout drawn with Philox, the generator Keras's own Dropout draws with on CPU."""
 
-    def call(self, inputs, training=False):
-        if not training or not self.rate:
-            return inputs
-        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
-        return tf.nn.experimental.stateless_dropout(inputs, self.rate, seed, rng_alg="philox")
+    rng_alg = "philox"
 
 
 class Clock(keras.callbacks.Callback):
@@ -98,9 +94,7 @@ def classifier(model: params.ModelParams, train: params.TrainParams, dropout: bo
     return network
 
 
-def updates(
-    network: keras.Model, images: np.ndarray, labels: np.ndarray, count: int, dropout_class: type = keras.layers.Dropout
-) -> float:
+def updates(network: keras.Model, images: np.ndarray, labels: np.ndarray, count: int, dropout_class: type) -> float:
     """`count` compiled updates on one minibatch, with the Dropout layers drawing as `dropout_class` does."""
     step = tf.function(network.train_step, jit_compile=True)
     minibatch = (tf.constant(images), tf.constant(labels))
@@ -109,13 +103,8 @@ def updates(
     def loop():
         tf.while_loop(lambda done: done < count, lambda done: (step(minibatch), done + 1)[1], (tf.constant(0),))
 
-    dropouts = [layer for layer in network.layers if type(layer) is keras.layers.Dropout]
-    for layer in dropouts:
-        layer.__class__ = dropout_class
-    seconds = median_seconds(loop)
-    for layer in dropouts:
-        layer.__class__ = keras.layers.Dropout
-    return seconds
+    with threefry_dropout(network, dropout_class):
+        return median_seconds(loop)
 
 
 def main() -> None:
@@ -129,7 +118,9 @@ def main() -> None:
         "batch_size": train.batch_size,
         "updates_per_epoch": count,
         "products": products(train.batch_size, count, model.hidden_units),
-        "updates_without_dropout": updates(classifier(model, train, dropout=False), images, labels, count),
+        "updates_without_dropout": updates(
+            classifier(model, train, dropout=False), images, labels, count, ThreefryDropout
+        ),
         "updates_threefry_dropout": updates(with_dropout, images, labels, count, ThreefryDropout),
         "updates_philox_dropout": updates(with_dropout, images, labels, count, PhiloxDropout),
     }

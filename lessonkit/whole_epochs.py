@@ -9,24 +9,27 @@ import tensorflow as tf
 
 
 class ThreefryDropout(keras.layers.Dropout):
-    """Keras's Dropout, its seeds drawn the same way, its masks drawn with Threefry: XLA on CPU generates
-    Threefry's random bits about 3 times as fast as Philox's, itself about 30 times as fast as the generator Keras
-    leaves to "auto_select". Integer arithmetic only, so the masks are the same on every CPU."""
+    """Keras's Dropout, its seeds drawn the same way, its masks drawn with Threefry: under XLA on CPU, dropout with
+    Threefry costs an update less than half what it costs with Philox (bench/epoch.py), itself about 30 times as
+    fast as the generator Keras leaves to "auto_select". Integer arithmetic only: the same masks on every CPU."""
+
+    rng_alg = "threefry"
 
     def call(self, inputs, training=False):
         if not training or not self.rate:
             return inputs
         seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
-        return tf.nn.experimental.stateless_dropout(inputs, self.rate, seed, rng_alg="threefry")
+        return tf.nn.experimental.stateless_dropout(inputs, self.rate, seed, rng_alg=self.rng_alg)
 
 
 @contextmanager
-def threefry_dropout(classifier: keras.Model) -> Iterator[None]:
-    """Within the block, the classifier's Dropout layers draw with Threefry (under XLA only: TensorFlow's own
-    kernels have none). Afterwards they are Keras's own again, so the saved model needs nothing of this project."""
+def threefry_dropout(classifier: keras.Model, dropout_class: type[ThreefryDropout] = ThreefryDropout) -> Iterator[None]:
+    """Within the block, the classifier's Dropout layers draw with Threefry, or as `dropout_class` does (under XLA
+    only: TensorFlow's own kernels have no Threefry). Afterwards they are Keras's own again, so the saved model needs
+    nothing of this project."""
     layers = [layer for layer in classifier.layers if type(layer) is keras.layers.Dropout]
     for layer in layers:
-        layer.__class__ = ThreefryDropout
+        layer.__class__ = dropout_class
     try:
         yield
     finally:
