@@ -21,7 +21,7 @@ import yaml
 
 # What the grids vary from, where params.yaml's default has since changed to the search's winner: so a rerun
 # queues the same experiments and writes the same table. An empty value: the key was not in params.yaml.
-SEARCHED_FROM = {"model.input_dropout": ["0.0"], "train.optimizer.weight_decay": [""]}
+SEARCHED_FROM = {"model.input_dropout": ["0.0"], "train.optimizer.weight_decay": [""], "model.activation": ["relu"]}
 GRIDS = [  # params.yaml keys and the values to try; every combination within a grid is one experiment
     {**SEARCHED_FROM, **grid}
     for grid in [
