@@ -57,6 +57,6 @@ report: $(VENV)/.installed
 reproduced: $(VENV)/.installed
 	python .ci/check_reproduced.py
 
-# Not part of the tests: about 25 minutes of timing, written to reports/bench.json.
+# Not part of the tests: about 25 minutes of timing, written to reports/bench/avx512.json or avx2.json (the CPU's).
 bench: repro
 	python bench/run.py

@@ -8,7 +8,8 @@ Run from the project root after `make` (it reads data/prepared/): `make bench`. 
   - `dvc repro` of both datasets from a clean copy of the project, each stage's wall time, start-up,
     compilation and peak memory, and a no-op `dvc repro`; against the plain lesson recipe (bench/lesson.py) and
     the reference script doing the pipeline's training, both datasets each.
-Writes reports/bench.json, each part as soon as it is measured, and prints it.
+Writes reports/bench/avx512.json or reports/bench/avx2.json, after the CPU's instruction set, each part as soon as
+it is measured, and prints it.
 """
 
 import argparse
@@ -323,7 +324,7 @@ def machine() -> dict:
 
 
 def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
-    """Each part's figures are written to reports/bench.json as soon as they are measured."""
+    """Each part's figures are written to the CPU's record as soon as they are measured."""
     train = yaml.safe_load((PROJECT / "params.yaml").read_text())["train"]
     results = {
         "machine": machine(),
@@ -356,7 +357,8 @@ def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
 
 
 def write(results: dict) -> None:
-    (PROJECT / "reports" / "bench.json").write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
+    record = PROJECT / "reports" / "bench" / f"{'avx512' if results['machine']['avx512f'] else 'avx2'}.json"
+    record.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n")
 
 
 if __name__ == "__main__":
