@@ -39,7 +39,7 @@ def threefry_dropout(classifier: keras.Model, dropout_class: type[ThreefryDropou
 
 class WholeEpochs(keras.Model):
     """Fits a compiled `classifier` one epoch per Keras step, through `fit_epochs` (Keras's fit given the whole
-    epoch at once).
+    epoch at once, as the one element of a dataset: the arrays become tensors once, not every epoch).
 
     The step shuffles the epoch and runs the classifier's own train_step on each minibatch of `batch_size` in a
     TensorFlow loop, compiled by XLA when `jit_compile`: the updates of a plain fit, without its per-batch round
@@ -52,7 +52,8 @@ class WholeEpochs(keras.Model):
         self.batch_size = batch_size
         self.shuffle_seed = keras.random.SeedGenerator()
         self.threefry = jit_compile  # not keras.Model's jit_compile, which compile() resets
-        self.minibatch_step = tf.function(classifier.train_step, jit_compile=jit_compile)
+        # Keras's train_step has no Python control flow on tensors to convert: tracing it without AutoGraph is faster
+        self.minibatch_step = tf.function(classifier.train_step, jit_compile=jit_compile, autograph=False)
         self.build(classifier.input_shape)
         self.compile(optimizer=classifier.optimizer)  # fit asks for it; the classifier's loss and metrics do the work
 
@@ -73,13 +74,11 @@ class WholeEpochs(keras.Model):
     ) -> None:
         with threefry_dropout(self.classifier) if self.threefry else nullcontext():
             self.fit(
-                *train,
-                batch_size=len(train[0]),
-                shuffle=False,  # train_step shuffles
+                tf.data.Dataset.from_tensors(train).repeat(),  # train_step shuffles
+                steps_per_epoch=1,
                 initial_epoch=initial_epoch,
                 epochs=epochs,
-                validation_data=valid,
-                validation_batch_size=len(valid[0]),
+                validation_data=tf.data.Dataset.from_tensors(valid),
                 callbacks=callbacks,
                 verbose=0,
             )
