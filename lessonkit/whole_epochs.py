@@ -37,6 +37,15 @@ def threefry_dropout(classifier: keras.Model, dropout_class: type[ThreefryDropou
             layer.__class__ = keras.layers.Dropout
 
 
+def one_element(arrays: tuple[np.ndarray, ...]) -> tf.data.Dataset:
+    """`arrays` as the one element of a dataset, turned into tensors once. Without tf.data's autotuning and the
+    prefetching it adds, which has nothing to win here: its thread held up the end of some fits by seconds."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.experimental_optimization.inject_prefetch = False
+    return tf.data.Dataset.from_tensors(arrays).with_options(options)
+
+
 class WholeEpochs(keras.Model):
     """Fits a compiled `classifier` one epoch per Keras step, through `fit_epochs` (Keras's fit given the whole
     epoch at once, as the one element of a dataset: the arrays become tensors once, not every epoch).
@@ -74,11 +83,12 @@ class WholeEpochs(keras.Model):
     ) -> None:
         with threefry_dropout(self.classifier) if self.threefry else nullcontext():
             self.fit(
-                tf.data.Dataset.from_tensors(train).repeat(),  # train_step shuffles
+                one_element(train).repeat(),
                 steps_per_epoch=1,
+                shuffle=False,  # train_step shuffles
                 initial_epoch=initial_epoch,
                 epochs=epochs,
-                validation_data=tf.data.Dataset.from_tensors(valid),
+                validation_data=one_element(valid),
                 callbacks=callbacks,
                 verbose=0,
             )
