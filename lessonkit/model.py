@@ -17,15 +17,16 @@ def build_model(
     input_dropout: float = 0.0,
 ) -> keras.Model:
     """Flatten (then Dropout of the pixels if `input_dropout`), then one Dense layer per entry of `hidden_units`
-    (each followed by Dropout if `dropout`), then softmax."""
+    (each followed by Dropout if `dropout`), then softmax. Every layer is named, so the saved model's bytes do not
+    depend on how many models the process built before."""
     inputs = keras.Input(shape=input_shape, name="image")
-    hidden = keras.layers.Flatten()(inputs)
+    hidden = keras.layers.Flatten(name="pixels")(inputs)
     if input_dropout:
-        hidden = keras.layers.Dropout(input_dropout)(hidden)
-    for units in hidden_units:
-        hidden = keras.layers.Dense(units, activation=activation)(hidden)
+        hidden = keras.layers.Dropout(input_dropout, name="pixel_dropout")(hidden)
+    for layer, units in enumerate(hidden_units, start=1):
+        hidden = keras.layers.Dense(units, activation=activation, name=f"hidden_{layer}")(hidden)
         if dropout:
-            hidden = keras.layers.Dropout(dropout)(hidden)
+            hidden = keras.layers.Dropout(dropout, name=f"dropout_{layer}")(hidden)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="class_probabilities")(hidden)
     return keras.Model(inputs, outputs, name="dense_classifier")
 
@@ -51,7 +52,7 @@ def make_optimizer(optimizer: dict[str, Any], schedule: str, steps: int) -> kera
             "of keras.optimizers, e.g. adam, sgd or rmsprop"
         ) from None
     try:
-        return kind(**arguments)
+        return kind(**arguments, name=optimizer["name"])  # named, as the layers are
     except (TypeError, ValueError) as error:
         raise ParamsError(f"params.yaml: train.optimizer = {optimizer} is not allowed; Keras says: {error}") from None
 

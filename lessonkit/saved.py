@@ -3,6 +3,7 @@ trained it; written whole or not at all, and read back by the stages after it.""
 
 import csv
 import json
+import zipfile
 from pathlib import Path
 
 import keras
@@ -11,6 +12,7 @@ from lessonkit.errors import DataError
 from lessonkit.files import atomic_path, write_csv, write_json
 
 MODEL, HISTORY, ENVIRONMENT = "model.keras", "history.csv", "environment.json"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold, written instead of the clock
 HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
@@ -18,8 +20,37 @@ def save(folder: Path, classifier: keras.Model, history: dict[str, list[float]],
     with atomic_path(folder) as temporary:
         temporary.mkdir()
         classifier.save(temporary / MODEL)
+        remove_clock_and_addresses(temporary / MODEL)
         write_history(history, temporary / HISTORY)
         write_json(temporary / ENVIRONMENT, environment)
+
+
+def remove_clock_and_addresses(path: Path) -> None:
+    """Rewrite a .keras file so that its bytes depend on the model alone.
+
+    Keras stamps the save time into metadata.json and into the zip entries, and identifies each object the config
+    shares by its memory address: here the times become ZIP_EPOCH and the addresses 1, 2, ... in order of appearance.
+    """
+    with zipfile.ZipFile(path) as archive:
+        entries = [(entry, archive.read(entry)) for entry in archive.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for entry, content in entries:
+            if entry.filename == "metadata.json":
+                content = json.dumps(json.loads(content) | {"date_saved": "1980-01-01@00:00:00"}).encode()
+            elif entry.filename == "config.json":
+                content = json.dumps(renumber_shared_objects(json.loads(content), {})).encode()
+            archive.writestr(zipfile.ZipInfo(entry.filename, ZIP_EPOCH), content, entry.compress_type)
+
+
+def renumber_shared_objects(config: object, numbers: dict[int, int]) -> object:
+    if isinstance(config, list):
+        return [renumber_shared_objects(item, numbers) for item in config]
+    if not isinstance(config, dict):
+        return config
+    renumbered = {key: renumber_shared_objects(value, numbers) for key, value in config.items()}
+    if "shared_object_id" in config:
+        renumbered["shared_object_id"] = numbers.setdefault(config["shared_object_id"], len(numbers) + 1)
+    return renumbered
 
 
 def write_history(history: dict[str, list[float]], path: Path) -> None:

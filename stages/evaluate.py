@@ -51,8 +51,8 @@ def main(
     write_json(
         card,
         {
-            # Over every weight array's shape and bytes: the .keras file cannot identify the weights, since Keras
-            # writes the save time into it.
+            # Over every weight array's shape and bytes, not the .keras file's: those also hold the optimizer's
+            # state and Keras's file format.
             "weights_sha256": arrays_sha256(model.get_weights()),
             "parameters": model.count_params(),
             "trained_in": saved.read_environment(trained),
