@@ -2,6 +2,7 @@
 trained it; written whole or not at all, and read back by the stages after it."""
 
 import csv
+import datetime
 import json
 import zipfile
 from pathlib import Path
@@ -12,7 +13,7 @@ from lessonkit.errors import DataError
 from lessonkit.files import atomic_path, write_csv, write_json
 
 MODEL, HISTORY, ENVIRONMENT = "model.keras", "history.csv", "environment.json"
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold, written instead of the clock
+SAVED_AT = datetime.datetime(1980, 1, 1)  # written instead of the clock: the earliest date a zip entry can hold
 HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
@@ -29,17 +30,17 @@ def remove_clock_and_addresses(path: Path) -> None:
     """Rewrite a .keras file so that its bytes depend on the model alone.
 
     Keras stamps the save time into metadata.json and into the zip entries, and identifies each object the config
-    shares by its memory address: here the times become ZIP_EPOCH and the addresses 1, 2, ... in order of appearance.
+    shares by its memory address: here the times become SAVED_AT and the addresses 1, 2, ... in order of appearance.
     """
     with zipfile.ZipFile(path) as archive:
         entries = [(entry, archive.read(entry)) for entry in archive.infolist()]
     with zipfile.ZipFile(path, "w") as archive:
         for entry, content in entries:
             if entry.filename == "metadata.json":
-                content = json.dumps(json.loads(content) | {"date_saved": "1980-01-01@00:00:00"}).encode()
+                content = json.dumps(json.loads(content) | {"date_saved": f"{SAVED_AT:%Y-%m-%d@%H:%M:%S}"}).encode()
             elif entry.filename == "config.json":
                 content = json.dumps(renumber_shared_objects(json.loads(content), {})).encode()
-            archive.writestr(zipfile.ZipInfo(entry.filename, ZIP_EPOCH), content, entry.compress_type)
+            archive.writestr(zipfile.ZipInfo(entry.filename, SAVED_AT.timetuple()[:6]), content, entry.compress_type)
 
 
 def renumber_shared_objects(config: object, numbers: dict[int, int]) -> object:
