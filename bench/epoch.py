@@ -1,8 +1,8 @@
 """Where an epoch of the train stage goes: its parts timed one by one, in one process, with the pinned numerics.
 
 Run from the project root after `make` (it reads data/prepared/mnist): `python -m bench.epoch`; `make bench` runs
-it too. Each part is an epoch's worth (params.yaml's batch size over the training set), compiled once, then timed
-3 times (median):
+it too; `--batch-size N` measures another batch size than params.yaml's. Each part is an epoch's worth (that batch
+size over the training set), compiled once, then timed 3 times (median):
   - products: the matrix products of the updates alone, in one XLA loop;
   - updates: the classifier's compiled update (products, softmax, loss, Adam, metrics) on one fixed minibatch,
     in a TensorFlow loop as the train stage runs it, without dropout, with params.yaml's dropout drawn with
@@ -15,6 +15,8 @@ Prints JSON.
 import lessonkit  # noqa: F401  first: pins TensorFlow's numerics before it loads
 
 # isort: split
+import argparse
+import dataclasses
 import itertools
 import json
 import statistics
@@ -108,7 +110,14 @@ def updates(network: keras.Model, images: np.ndarray, labels: np.ndarray, count:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Time an epoch of the train stage, part by part.")
+    parser.add_argument("--batch-size", type=int, help="images per update (default: params.yaml's)")
+    batch_size = parser.parse_args().batch_size
+    if batch_size is not None and batch_size < 1:
+        parser.error("--batch-size must be a positive integer")
     seed, model, train = params.load("seed", "model", "train")
+    if batch_size:
+        train = dataclasses.replace(train, batch_size=batch_size)
     make_deterministic(seed, train.threads)
     x_train, y_train, x_valid, y_valid = load_arrays(PREPARED, "X_train", "y_train", "X_valid", "y_valid")
     count = steps_per_epoch(len(x_train), train.batch_size)
