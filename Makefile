@@ -33,12 +33,14 @@ test: $(VENV)/.installed
 	pytest
 
 # The numerics test once more on an emulated CPU of the other family: QEMU's EPYC-Milan model has AVX2 and FMA but
-# no AVX-512, so an AVX-512 machine checks the AVX2-only numerics too (QEMU installed here if it is missing).
+# no AVX-512, so an AVX-512 machine checks the AVX2-only numerics too (QEMU installed here if it is missing); then
+# on the same model reporting QEMU's legacy cache sizes, a 64 KiB L1 data cache instead of 32 KiB.
 other-cpu: $(VENV)/.installed
 ifeq ($(shell uname -m),x86_64)
 	command -v qemu-x86_64 > /dev/null || { $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user > /dev/null; }
 	qemu-x86_64 -cpu EPYC-Milan $(BIN)/python -m pytest -q tests/test_numerics.py
+	qemu-x86_64 -cpu EPYC-Milan,legacy-cache=on $(BIN)/python -m pytest -q tests/test_numerics.py
 else
 	@echo "other-cpu: the pinned numerics are x86-64's; nothing to emulate on $(shell uname -m)"
 endif

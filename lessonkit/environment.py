@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lessonkit.numerics import NUMERICS
+from lessonkit import numerics
 
 
 def cpu() -> tuple[str, list[str]]:
@@ -38,7 +38,8 @@ def describe(jit_compile: bool, distribute: str, replicas: int) -> dict:
             "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
         },
-        "numerics": {name: os.environ.get(name, "unset") for name in (*NUMERICS, "XLA_FLAGS")},
+        "numerics": {name: os.environ.get(name, "unset") for name in (*numerics.NUMERICS, "XLA_FLAGS")}
+        | {"eigen_cache_sizes": numerics.eigen_cache_sizes()},
         "xla": jit_compile,
         "distribute": {"strategy": distribute, "replicas": replicas},
     }

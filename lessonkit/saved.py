@@ -9,6 +9,7 @@ from pathlib import Path
 
 import keras
 
+from lessonkit import numerics
 from lessonkit.errors import DataError
 from lessonkit.files import atomic_path, write_csv, write_json
 
@@ -72,6 +73,7 @@ def read_history(folder: Path) -> dict[str, list[float]]:
 def load_model(folder: Path) -> keras.Model:
     if not (folder / MODEL).is_file():
         raise DataError(f"no model at {folder / MODEL}; run `dvc repro` to train it")
+    numerics.pin_eigen_cache_sizes()  # before the model multiplies anything
     return keras.saving.load_model(folder / MODEL, safe_mode=True)
 
 

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lessonkit import distributed, environment
+from lessonkit import distributed, environment, numerics
 from lessonkit.callbacks import DivergenceError, EpochProgress, LiveMetrics, StopOnDivergence
 from lessonkit.checkpoints import EpochCheckpoints
 from lessonkit.files import remove
@@ -29,6 +29,7 @@ def make_deterministic(seed: int, threads: int) -> None:
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.experimental.enable_op_determinism()
+    numerics.pin_eigen_cache_sizes()
     keras.utils.set_random_seed(seed)
 
 

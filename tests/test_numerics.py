@@ -2,6 +2,7 @@
 `lessonkit` pins TensorFlow's CPU-dependent choices (lessonkit/numerics.py)."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from lessonkit.saved import load_model
 from tests.helpers import tiny, train_tiny, write_tiny_dataset
 
 # The weights' SHA-256 after the run below. Produced on an AMD EPYC whose flags include avx512f; the same under
-# QEMU emulating an AMD EPYC-Milan, whose flags have avx2 and fma but no avx512f (`make other-cpu`). A machine
-# whose numerics differ fails here in seconds, before `make reproduced` finds it after minutes of training.
+# QEMU emulating an AMD EPYC-Milan, whose flags have avx2 and fma but no avx512f, reporting a 32 KiB or a 64 KiB
+# L1 data cache (`make other-cpu`). A machine whose numerics differ fails here in seconds, before `make reproduced`
+# finds it after minutes of training.
 EXPECTED_WEIGHTS_SHA256 = "9cc5dafcb9c6733ec342dc2b64c555189b0fb6aa2deae0709f622f01aede614a"
 
 
@@ -38,6 +40,15 @@ def test_a_few_steps_of_training_give_the_committed_weights_on_any_cpu(tmp_path:
     train_tiny(tmp_path, 44, model, train)
     weights = load_model(tmp_path / "trained").get_weights()
     assert arrays_sha256(weights) == EXPECTED_WEIGHTS_SHA256
+
+
+@pytest.mark.skipif(not (numerics.X86_64 and sys.platform == "linux"), reason="pinned on x86-64 Linux only")
+def test_eigen_blocks_products_by_the_pinned_cache_sizes_not_the_cpus():
+    import tensorflow  # noqa: F401  Eigen's sizes live in its libraries
+
+    numerics.pin_eigen_cache_sizes()
+    assert len(numerics.eigen_statics()) == len(numerics.EIGEN_LIBRARIES)  # both libraries' copies found
+    assert numerics.eigen_cache_sizes() == list(numerics.EIGEN_CACHE_SIZES)
 
 
 @pytest.mark.parametrize(
