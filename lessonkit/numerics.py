@@ -8,6 +8,7 @@ model card records what was in force.
 """
 
 import ctypes
+import functools
 import mmap
 import os
 import platform
@@ -97,7 +98,8 @@ def load_address(library: Path) -> int | None:
     return None
 
 
-def symbol_offsets(library: Path, names: tuple[str, ...]) -> list[int | None]:
+@functools.cache  # pinning and the model card's record both look them up: read each file once
+def symbol_offsets(library: Path, names: tuple[str, ...]) -> tuple[int | None, ...]:
     """The offsets of `names` in a 64-bit little-endian ELF file's full symbol table (.symtab), local ones too."""
     import numpy as np  # here: this module is imported before the packages are known to be there
 
@@ -110,7 +112,7 @@ def symbol_offsets(library: Path, names: tuple[str, ...]) -> list[int | None]:
         sections = [struct.unpack_from("<IIQQQQIIQQ", elf, section_headers + i * header_size) for i in range(count)]
         symtab = next((section for section in sections if section[1] == 2), None)  # SHT_SYMTAB
         if symtab is None:
-            return [None] * len(names)
+            return (None,) * len(names)
         _, _, _, _, strings_at, strings_size, *_ = sections[symtab[6]]
         table = np.frombuffer(elf, symbol, symtab[5] // symbol.itemsize, symtab[4])
         offsets = []
@@ -119,4 +121,4 @@ def symbol_offsets(library: Path, names: tuple[str, ...]) -> list[int | None]:
             values = table["value"][table["name"] == found + 1 - strings_at] if found >= 0 else []
             offsets.append(int(values[0]) if len(values) else None)
         del table  # the map cannot close while an array views it
-    return offsets
+    return tuple(offsets)
