@@ -72,8 +72,8 @@ def seed_intervals(params: dict) -> tuple[dict, list[str]]:
 
 
 def half_width(std: float, seeds: int, checks: int) -> float:
-    """Half the prediction interval of one more draw, from `seeds` draws of standard deviation `std`, such that
-    one of `checks` such draws falls outside its interval with probability FALSE_ALARM."""
+    """Half the prediction interval of one more draw, from `seeds` draws of standard deviation `std`: wide enough
+    that, of `checks` such intervals, any misses its new draw with probability at most FALSE_ALARM."""
     return stats.t.ppf(1 - FALSE_ALARM / checks / 2, seeds - 1) * std * math.sqrt(1 + 1 / seeds)
 
 
@@ -93,14 +93,14 @@ def dataset_problems(dataset: str, intervals: dict) -> list[str]:
         return [] if old == new else [f"{dataset}: weights differ and {SEEDS_TABLE} has no seeds for it"]
     problems = []
     for metric, old_value in old_metrics["test"].items():
-        value, (mean, half_width) = new_metrics["test"][metric], intervals[dataset][metric]
-        inside = abs(value - mean) <= half_width
+        value, (mean, allowed) = new_metrics["test"][metric], intervals[dataset][metric]
+        inside = abs(value - mean) <= allowed
         print(
-            f"  test {metric}: {old_value} -> {value}; the seeds' interval {mean:.6f} ± {half_width:.6f}: "
+            f"  test {metric}: {old_value} -> {value}; the seeds' interval {mean:.6f} ± {allowed:.6f}: "
             f"{'ok' if inside else 'outside'}"
         )
         if not inside:
-            problems.append(f"{dataset}: test {metric} {value} lies outside {mean:.6f} ± {half_width:.6f}")
+            problems.append(f"{dataset}: test {metric} {value} lies outside {mean:.6f} ± {allowed:.6f}")
     return problems
 
 
