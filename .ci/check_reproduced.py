@@ -2,12 +2,11 @@
 
 Run after `dvc repro` in a clean clone. The download and prepare outputs must hash as in the committed dvc.lock.
 Then, per dataset:
-  - bit-identical: the retrained weights' SHA-256 equals the committed model card's. Expected on every x86-64
-    CPU with AVX2 and FMA, whose numerics the stages pin.
-  - within tolerance: otherwise (another architecture, a GPU, another TensorFlow build).
-In both, each test metric must lie in its prediction interval from the seeds measured by bench/seeds.py
-(reports/seeds.json) for the committed params and kept-weights rule (identical weights give the committed metrics,
-which lie in it).
+  - bit-identical: the retrained weights' SHA-256 equals the committed model card's, and the test metrics must
+    equal the committed ones. Expected on every x86-64 CPU with AVX2 and FMA, whose numerics the stages pin.
+  - within tolerance: otherwise (another architecture, a GPU, another TensorFlow build). Each test metric must lie
+    in its prediction interval from the seeds measured by bench/seeds.py (reports/seeds.json) for the committed
+    params and kept-weights rule.
 Prints `dvc metrics diff --md`, the mode of each dataset and why, and exits non-zero on any problem.
 """
 
@@ -80,20 +79,25 @@ def half_width(std: float, seeds: int, checks: int) -> float:
 def dataset_problems(dataset: str, intervals: dict) -> list[str]:
     card, metrics = f"reports/{dataset}/model.json", f"reports/{dataset}/metrics.json"
     old, new = committed(card)["weights_sha256"], json.loads(Path(card).read_text())["weights_sha256"]
-    old_metrics, new_metrics = committed(metrics), json.loads(Path(metrics).read_text())
+    old_test, new_test = committed(metrics)["test"], json.loads(Path(metrics).read_text())["test"]
     if old == new:
         print(f"{dataset}: bit-identical: the weights' SHA-256 is the committed {new[:16]}…")
-    else:
-        print(
-            f"{dataset}: within tolerance: the weights differ from the committed ones ({new[:16]}… against "
-            f"{old[:16]}…), as on a CPU or build whose numerics differ; comparing the test metrics with the "
-            f"seeds' prediction intervals"
-        )
+        return [
+            f"{dataset}: the weights are the committed ones but test {metric} is {new_test[metric]}, not {value}: "
+            "evaluate computes differently here"
+            for metric, value in old_test.items()
+            if new_test[metric] != value
+        ]
+    print(
+        f"{dataset}: within tolerance: the weights differ from the committed ones ({new[:16]}… against "
+        f"{old[:16]}…), as on a CPU or build whose numerics differ; comparing the test metrics with the "
+        f"seeds' prediction intervals"
+    )
     if dataset not in intervals:
-        return [] if old == new else [f"{dataset}: weights differ and {SEEDS_TABLE} has no seeds for it"]
+        return [f"{dataset}: weights differ and {SEEDS_TABLE} has no seeds for it"]
     problems = []
-    for metric, old_value in old_metrics["test"].items():
-        value, (mean, allowed) = new_metrics["test"][metric], intervals[dataset][metric]
+    for metric, old_value in old_test.items():
+        value, (mean, allowed) = new_test[metric], intervals[dataset][metric]
         inside = abs(value - mean) <= allowed
         print(
             f"  test {metric}: {old_value} -> {value}; the seeds' interval {mean:.6f} ± {allowed:.6f}: "
