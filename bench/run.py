@@ -159,7 +159,8 @@ def train_pairs(pairs: int, epochs: int, batch_size: int) -> dict:
 
 
 def numerics_cost(pairs: int, epochs: int, batch_size: int) -> dict:
-    """Time per epoch of the train stage with pinned numerics (B) and with the CPU's own (H), alternating."""
+    """Time per epoch of the train stage with pinned numerics (B) and with the CPU's own (H), alternating: H's
+    environment undoes the settings made there; Eigen's cache sizes stay pinned on both sides."""
     prepared = PROJECT / "data" / "prepared" / DATASET
     pinned, host = [], []
     with tempfile.TemporaryDirectory() as folder:
