@@ -76,6 +76,13 @@ class Cluster:
         return [(worker.returncode, output) for worker, output in zip(workers, outputs, strict=True)]
 
 
+def test_the_readme_starts_the_other_workers_as_dvc_starts_the_chief():
+    """README's cluster recipe runs the train stage by hand on the other workers: with the arguments dvc.yaml gives."""
+    worker = re.search(r"\.venv/bin/python -m (stages\.train .*)", (PROJECT / "README.md").read_text()).group(1)
+    chief = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]["train"]["cmd"]
+    assert worker.split() == chief.replace("${item.dataset}", "$dataset").split()[2:]  # after "python3 -m"
+
+
 def test_two_workers_train_together_and_only_the_chief_writes(synthetic_project: Path, tmp_path_factory):
     params = with_change(with_change(TINY_PARAMS, "train.distribute", "multi_worker"), "train.epochs", 4)
     cluster = Cluster(synthetic_project, tmp_path_factory.mktemp("cluster"), params)
