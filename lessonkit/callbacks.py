@@ -10,6 +10,7 @@ from dvclive import Live
 from scmrepo.exceptions import SCMError
 
 from lessonkit.errors import PipelineError
+from lessonkit.files import remove
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -81,3 +82,8 @@ class LiveMetrics(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.log(epoch + 1, logs)
+
+    def discard(self) -> None:
+        """Remove what DVCLive wrote, not the folder: DVC keeps the outputs' .gitignore there."""
+        remove(Path(self.live.plots_dir))
+        remove(Path(self.live.metrics_file))

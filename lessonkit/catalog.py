@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from lessonkit.errors import DataError
-from lessonkit.formats import IDX_FILES, NUM_CLASSES
+from lessonkit.formats import IDX_FILES, IMAGE_SHAPE, NUM_CLASSES
 
 CATALOG = Path("datasets")
 
@@ -58,4 +58,8 @@ def find_dataset(name: str, catalog: Path = CATALOG) -> Dataset:
         raise DataError(f"{path}: {name} lists {len(dataset.classes)} class names, expected {NUM_CLASSES}")
     if dataset.centre not in ("mass", "box"):
         raise DataError(f"{path}: {name} has centre {dataset.centre!r}; it must be mass or box")
+    if not 1 <= dataset.object_size <= min(IMAGE_SHAPE):
+        raise DataError(
+            f"{path}: {name} has object_size {dataset.object_size}; it must be from 1 to {min(IMAGE_SHAPE)}"
+        )
     return dataset

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from lessonkit import params
+from lessonkit.errors import DataError
 from lessonkit.files import atomic_path, remove, write_json
 from lessonkit.formats import arrays_sha256
 
@@ -63,11 +64,17 @@ class EpochCheckpoints(keras.callbacks.Callback):
     def restore(self, trainer: keras.Model, epoch: int) -> None:
         """Load the saved state of `epoch` into `trainer`."""
         trainer.optimizer.build(trainer.trainable_variables)
-        trainer.load_weights(self.weights(epoch))
-        state = json.loads(self._state(epoch).read_text())
-        for variable, value in zip(seed_states(trainer), state["seed_states"], strict=True):
-            variable.assign(value)
-        self.history = state["history"]
+        try:
+            trainer.load_weights(self.weights(epoch))
+            state = json.loads(self._state(epoch).read_text())
+            for variable, value in zip(seed_states(trainer), state["seed_states"], strict=True):
+                variable.assign(value)
+            self.history = state["history"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise DataError(
+                f"cannot resume from {self.folder}: epoch {epoch}'s saved state is damaged; delete that folder to "
+                "train from the start"
+            ) from None
 
     def on_epoch_end(self, epoch, logs=None):
         for name, value in logs.items():

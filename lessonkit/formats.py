@@ -61,8 +61,11 @@ def check_pair(images: np.ndarray, labels: np.ndarray, source: str) -> None:
         raise DataError(f"{source}: images are {images.shape[1:]}, expected {IMAGE_SHAPE}")
     if labels.ndim != 1 or len(labels) != len(images):
         raise DataError(f"{source}: {len(images)} images but {len(labels)} labels")
-    if labels.size and labels.max() >= NUM_CLASSES:
-        raise DataError(f"{source}: label {labels.max()} outside 0-{NUM_CLASSES - 1}")
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{source}: labels are {labels.dtype}, expected integers")
+    outside = labels[(labels < 0) | (labels >= NUM_CLASSES)]
+    if outside.size:
+        raise DataError(f"{source}: label {outside[0]} outside 0-{NUM_CLASSES - 1}")
 
 
 def save_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -74,7 +77,24 @@ def save_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load_arrays(folder: Path, *names: str) -> tuple[np.ndarray, ...]:
+    """The named arrays of a folder `save_arrays` wrote; images X_<set> asked for with their labels y_<set> are
+    checked against them."""
+    arrays = {name: load_array(folder, name) for name in names}
+    for name in names:
+        labels = "y_" + name.removeprefix("X_")
+        if name.startswith("X_") and labels in arrays:
+            try:
+                check_pair(arrays[name], arrays[labels], f"{folder}: {name}, {labels}")
+            except DataError as error:
+                raise DataError(f"{error}; run `dvc repro` to rebuild it") from None
+    return tuple(arrays.values())
+
+
+def load_array(folder: Path, name: str) -> np.ndarray:
     try:
-        return tuple(np.load(folder / f"{name}.npy", allow_pickle=False) for name in names)
-    except (OSError, ValueError) as error:
-        raise DataError(f"cannot read {folder}: {error}; run `dvc repro` to rebuild it") from None
+        return np.load(folder / f"{name}.npy", allow_pickle=False)
+    except OSError as error:
+        problem = str(error)
+    except (ValueError, EOFError):  # NumPy's own words would suggest unpickling it
+        problem = f"{name}.npy is damaged or not a NumPy array file"
+    raise DataError(f"cannot read {folder}: {problem}; run `dvc repro` to rebuild it")

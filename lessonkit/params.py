@@ -16,6 +16,8 @@ SCHEDULES = ("constant", "cosine")
 KEEP = ("best", "last")
 DISTRIBUTE = ("none", "mirrored", "multi_worker")
 DATASET_NAME = re.compile(r"[a-z][a-z0-9_]*")
+SEEDS = range(2**32)  # what NumPy and Keras take
+THREADS = range(1, 2**31)  # TensorFlow's thread counts are int32
 
 
 def _allow(ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -63,8 +65,9 @@ class TrainParams:
     distribute: str
 
     def check(self) -> None:
-        for key in ("epochs", "batch_size", "threads"):
+        for key in ("epochs", "batch_size"):
             _allow(getattr(self, key) > 0, f"train.{key}", getattr(self, key), "a positive integer")
+        _allow(self.threads in THREADS, "train.threads", self.threads, f"from 1 to {THREADS[-1]}")
         name, learning_rate = self.optimizer.get("name"), self.optimizer.get("learning_rate")
         _allow(isinstance(name, str), "train.optimizer.name", name, "the name of a Keras optimizer, e.g. adam")
         _allow(
@@ -73,6 +76,9 @@ class TrainParams:
             learning_rate,
             "a positive number",
         )
+        for key, value in self.optimizer.items():
+            if key != "name":
+                _allow(isinstance(value, bool | int | float), f"train.optimizer.{key}", value, "a number or true/false")
         _allow(self.schedule in SCHEDULES, "train.schedule", self.schedule, f"one of {', '.join(SCHEDULES)}")
         _allow(self.keep in KEEP, "train.keep", self.keep, f"one of {', '.join(KEEP)}")
         _allow(self.distribute in DISTRIBUTE, "train.distribute", self.distribute, f"one of {', '.join(DISTRIBUTE)}")
@@ -151,6 +157,7 @@ def parse(raw: Any) -> dict[str, Any]:
             parsed[name] = _parse_group(name, raw[name], expected)
         else:
             parsed[name] = _parse_value(name, raw[name], expected)
+    _allow(parsed["seed"] in SEEDS, "seed", parsed["seed"], f"from 0 to {SEEDS[-1]}")
     datasets = parsed["datasets"]
     for dataset in datasets:
         _allow(DATASET_NAME.fullmatch(dataset) is not None, "datasets", dataset, "lower-case letters, digits and _")

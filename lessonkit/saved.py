@@ -65,17 +65,33 @@ def write_history(history: dict[str, list[float]], path: Path) -> None:
 
 
 def read_history(folder: Path) -> dict[str, list[float]]:
-    with (folder / HISTORY).open(newline="") as file:
-        rows = list(csv.DictReader(file))
-    return {column: [float(row[column]) for row in rows] for column in HISTORY_COLUMNS}
+    try:
+        with (folder / HISTORY).open(newline="") as file:
+            rows = list(csv.DictReader(file))
+        history = {column: [float(row[column]) for row in rows] for column in HISTORY_COLUMNS}
+    except (OSError, KeyError, TypeError, ValueError):  # TypeError: a short row's missing value
+        raise damaged(folder / HISTORY) from None
+    if not rows:
+        raise damaged(folder / HISTORY)
+    return history
 
 
 def load_model(folder: Path) -> keras.Model:
     if not (folder / MODEL).is_file():
         raise DataError(f"no model at {folder / MODEL}; run `dvc repro` to train it")
     numerics.pin_eigen_cache_sizes()  # before the model multiplies anything
-    return keras.saving.load_model(folder / MODEL, safe_mode=True)
+    try:
+        return keras.saving.load_model(folder / MODEL, safe_mode=True)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # Keras says "File not found" for a damaged one
+        raise damaged(folder / MODEL) from None
 
 
 def read_environment(folder: Path) -> dict:
-    return json.loads((folder / ENVIRONMENT).read_text())
+    try:
+        return json.loads((folder / ENVIRONMENT).read_text())
+    except (OSError, ValueError):
+        raise damaged(folder / ENVIRONMENT) from None
+
+
+def damaged(path: Path) -> DataError:
+    return DataError(f"{path} is missing, damaged or not the train stage's; run `dvc repro` to rebuild it")

@@ -15,7 +15,6 @@ import tensorflow as tf
 from lessonkit import distributed, environment, numerics
 from lessonkit.callbacks import DivergenceError, EpochProgress, LiveMetrics, StopOnDivergence
 from lessonkit.checkpoints import EpochCheckpoints
-from lessonkit.files import remove
 from lessonkit.params import TrainParams
 from lessonkit.whole_epochs import WholeEpochs
 
@@ -88,8 +87,9 @@ class Training:
             EpochProgress(self.name, self.done, epochs),
             *callbacks,
         ]
-        if self.live:
-            callbacks.append(LiveMetrics(self.live, self.checkpoints.history))
+        live_metrics = LiveMetrics(self.live, self.checkpoints.history) if self.live else None
+        if live_metrics:
+            callbacks.append(live_metrics)
         started = time.perf_counter()
         try:
             if self.whole_epochs:
@@ -100,8 +100,8 @@ class Training:
                 )
         except DivergenceError:
             self.finish()  # a rerun with the same params would only diverge again
-            if self.live:
-                remove(self.live)
+            if live_metrics:
+                live_metrics.discard()
             raise
         seconds = time.perf_counter() - started
         history = self.checkpoints.history

@@ -42,6 +42,7 @@ def main(
     class_names = find_dataset(dataset_name).classes
     X_test, y_test = load_arrays(prepared, "X_test", "y_test")
     model = saved.load_model(trained)
+    history, environment = saved.read_history(trained), saved.read_environment(trained)  # all read before writing
     loss, accuracy = model.evaluate(X_test, y_test, batch_size=BATCH_SIZE, verbose=0)
     predicted = model.predict(X_test, batch_size=BATCH_SIZE, verbose=0).argmax(axis=1)
     counts = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=int)
@@ -55,7 +56,7 @@ def main(
             # state and Keras's file format.
             "weights_sha256": arrays_sha256(model.get_weights()),
             "parameters": model.count_params(),
-            "trained_in": saved.read_environment(trained),
+            "trained_in": environment,
         },
     )
     write_csv(
@@ -69,7 +70,7 @@ def main(
         ((class_names[actual], class_names[guess]) for actual, guess in zip(y_test, predicted, strict=True)),
     )
     plot_confusion(counts, class_names, f"{dataset_name}: test set confusion matrix", confusion)
-    plot_history(saved.read_history(trained), dataset_name, curves)
+    plot_history(history, dataset_name, curves)
     print(f"{dataset_name}: test accuracy {accuracy:.4f}, test loss {loss:.4f} on {len(y_test)} images")
 
 

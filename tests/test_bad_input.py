@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import yaml
 
+from lessonkit import saved
 from lessonkit.formats import encode_idx, sha256
+from lessonkit.model import build_model
 from lessonkit.params import PrepareParams
 from stages import download, prepare
 from tests.helpers import DELETE, change_catalog, snapshot, synthetic_idx_files, with_change
@@ -69,6 +71,39 @@ def images(count: int, size: int = 28) -> bytes:
 
 def unchanged(project: Path) -> None:
     pass
+
+
+def array(folder: str, name: str, change: Callable[[np.ndarray], np.ndarray]) -> Callable[[Path], None]:
+    """Replace the array <folder>/<name>.npy by `change` of it."""
+
+    def replace(project: Path) -> None:
+        path = project / folder / f"{name}.npy"
+        np.save(path, change(np.load(path)))
+
+    return replace
+
+
+def diverging_beside_dvcs_gitignore(project: Path) -> None:
+    """A learning rate that explodes the loss, the DVCLive folder holding the .gitignore DVC writes for its outputs."""
+    param("train.optimizer.learning_rate", 50.0)(project)
+    (project / "live").mkdir()
+    (project / "live" / ".gitignore").write_text("/plots\n/metrics.json\n")
+
+
+def damaged_model(project: Path) -> None:
+    (project / "trained").mkdir()
+    (project / "trained" / saved.MODEL).write_bytes(b"PK\3\4")  # a zip archive's first bytes, and no more
+
+
+def trained_without(file: str) -> Callable[[Path], None]:
+    """A train stage's folder holding a model, its history and environment, less `file`."""
+
+    def change(project: Path) -> None:
+        model = build_model((28, 28), 10, (4,), "relu", dropout=0)
+        saved.save(project / "trained", model, {column: [0.5] for column in saved.HISTORY_COLUMNS}, {})
+        (project / "trained" / file).unlink()
+
+    return change
 
 
 CASES = {
@@ -178,9 +213,21 @@ CASES = {
     ),
     "dropout not a number": (param("model.dropout", float("nan")), PREPARE, "model.dropout = nan .* a finite number"),
     "no predictions": (param("predict.count", 0), PREPARE, "predict.count = 0 .* a positive integer"),
+    "negative seed": (param("seed", -1), PREPARE, "seed = -1 .* from 0 to 4294967295"),
+    "more threads than TensorFlow takes": (param("train.threads", 2**31), PREPARE, "train.threads = 2147483648"),
+    "optimizer argument not a number": (
+        param("train.optimizer.weight_decay", "abc"),
+        PREPARE,
+        "train.optimizer.weight_decay = 'abc' .* a number or true/false",
+    ),
+    "optimizer Keras cannot build from its name alone": (
+        param("train.optimizer.name", "LossScaleOptimizer"),
+        TRAIN,
+        "train.optimizer.name = 'LossScaleOptimizer' is not allowed",
+    ),
     # training that diverges stops at that epoch, writing nothing
     "learning rate so large the loss explodes": (
-        param("train.optimizer.learning_rate", 50.0),
+        diverging_beside_dvcs_gitignore,
         TRAIN,
         r"training diverged at epoch 1: loss [\d.e+]+ \(a uniform guess scores 2.30\); lower "
         r"train.optimizer.learning_rate \(now 50\)",
@@ -202,6 +249,40 @@ CASES = {
         "cannot read prepared: .* run `dvc repro`",
     ),
     "model missing": (unchanged, EVALUATE, "no model at trained/model.keras; run `dvc repro`"),
+    "model damaged": (
+        damaged_model,
+        EVALUATE,
+        "trained/model.keras is missing, damaged or not the train stage's; run `dvc repro`",
+    ),
+    # evaluate reads the whole train folder before it writes a report
+    "history missing": (trained_without(saved.HISTORY), EVALUATE, "trained/history.csv is missing, damaged"),
+    "environment missing": (trained_without(saved.ENVIRONMENT), EVALUATE, "trained/environment.json is missing"),
+    # arrays between stages, checked as they are read
+    "array file empty": (
+        lambda project: (project / "prepared" / "y_valid.npy").write_bytes(b""),
+        TRAIN,
+        "cannot read prepared: y_valid.npy is damaged or not a NumPy array file; run `dvc repro`",
+    ),
+    "labels outside 0-9 between stages": (
+        array("prepared", "y_train", lambda labels: labels + 10),
+        TRAIN,
+        r"prepared: X_train, y_train: label 1\d outside 0-9; run `dvc repro`",
+    ),
+    "labels not integers": (
+        array("raw", "y_train_full", lambda labels: labels.astype(float)),
+        PREPARE,
+        "raw: X_train_full, y_train_full: labels are float64, expected integers",
+    ),
+    "a label short": (
+        array("prepared", "y_test", lambda labels: labels[:-1]),
+        EVALUATE,
+        r"prepared: X_test, y_test: 30 images but 29 labels",
+    ),
+    "object size larger than the frame": (
+        lambda project: change_catalog(project, "tiny", lambda entry: entry.update(object_size=40)),
+        DOWNLOAD,
+        "tiny has object_size 40; it must be from 1 to 28",
+    ),
 }
 
 
@@ -212,8 +293,8 @@ def test_bad_input_gets_one_clear_line_and_loses_nothing(case, synthetic_project
     monkeypatch.delenv("TF_CONFIG", raising=False)
     download.main("tiny", synthetic_project / "raw")
     prepare.main(synthetic_project / "raw", synthetic_project / "prepared", 0, PrepareParams(20))
-    outputs = {name: snapshot(synthetic_project / name) for name in ("raw", "prepared")}
     change(synthetic_project)
+    outputs = {name: snapshot(synthetic_project / name) for name in ("raw", "prepared")}
     files_before = {path for path in synthetic_project.rglob("*") if path.is_file()}
 
     monkeypatch.setattr(sys, "argv", list(command))

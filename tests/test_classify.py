@@ -52,7 +52,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def variants(original: np.ndarray, folder: Path, name: str) -> list[Path]:
-    """The original as PNG (8 and 16 bits), then larger and off-centre, inverted, and in colour (PNG and JPEG)."""
+    """The original as PNG (8 and 16 bits) and floating-point TIFF, then larger and off-centre, inverted, and in
+    colour (PNG and JPEG)."""
     ink = original[..., np.newaxis]
     canvas = np.zeros((150, 110), np.float32)
     canvas[20:104, 10:94] = np.asarray(Image.fromarray(original).resize((84, 84), Image.Resampling.BICUBIC))
@@ -60,6 +61,7 @@ def variants(original: np.ndarray, folder: Path, name: str) -> list[Path]:
     pictures = {
         "original.png": Image.fromarray(np.uint8(original * 255)),
         "16-bit.png": Image.fromarray(np.uint16(original * 65535)),
+        "float.tiff": Image.fromarray(original),
         "larger.png": Image.fromarray(np.uint8(np.clip(canvas, 0, 1) * 255)),
         "inverted.png": Image.fromarray(np.uint8((1 - np.clip(canvas, 0, 1)) * 255)),
         "colour.png": Image.fromarray(np.uint8(dark_blue_on_yellow)),
@@ -111,6 +113,19 @@ def test_unreadable_and_blank_images_are_named_after_the_others_are_classified(t
     assert f"cannot read {not_an_image} as an image" in str(error.value)
     assert f"{blank} shows no object" in str(error.value)
     assert f"cannot read {missing} as an image" in str(error.value)
+    assert capsys.readouterr().out.startswith(f"{good}: {CLASS_NAMES[1]} (")
+
+
+def test_an_image_too_large_to_open_safely_is_named_after_the_others_are_classified(
+    trained, synthetic_project, monkeypatch, capsys
+):
+    good = variants(draw("bar"), synthetic_project, "bar")[0]
+    huge = synthetic_project / "huge.png"
+    Image.new("L", (100, 100)).save(huge)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses twice that, 2,000 pixels, as a bomb
+
+    with pytest.raises(DataError, match=f"cannot read {huge} as an image .*decompression bomb"):
+        classify.main("tiny", trained, [huge, good], top=3)
     assert capsys.readouterr().out.startswith(f"{good}: {CLASS_NAMES[1]} (")
 
 

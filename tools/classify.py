@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from lessonkit.catalog import find_dataset
 from lessonkit.errors import DataError, run
@@ -27,14 +27,18 @@ def read_image(path: Path) -> Image.Image:
         with Image.open(path) as image:
             image.load()
             return ImageOps.exif_transpose(image)
-    except (OSError, UnidentifiedImageError) as error:
+    except (OSError, Image.DecompressionBombError) as error:  # OSError: unidentified, truncated or missing
         raise DataError(f"cannot read {path} as an image ({error})") from None
 
 
 def grayscale(image: Image.Image) -> np.ndarray:
-    """Values in [0, 1]; a transparent background counts as white paper, 16-bit images keep their depth."""
+    """Values in [0, 1]; a transparent background counts as white paper, 16-bit and floating-point images keep
+    their depth."""
     if image.mode.startswith("I"):
         return np.asarray(image, dtype=np.float32) / 65535
+    if image.mode == "F":  # floating point, in [0, 1] or [0, 255] or any range: taken over its own
+        pixels = np.asarray(image, dtype=np.float32)
+        return (pixels - pixels.min()) / max(float(np.ptp(pixels)), np.finfo(np.float32).tiny)
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         paper = Image.new("RGBA", image.size, "white")
         image = Image.alpha_composite(paper, image.convert("RGBA"))
