@@ -46,7 +46,7 @@ def make_optimizer(optimizer: dict[str, Any], schedule: str, steps: int) -> kera
         )
     try:
         kind = type(keras.optimizers.get(optimizer["name"]))
-    except (ValueError, TypeError, KeyError):  # the last two: Optimizer, LossScaleOptimizer, which need more
+    except (ValueError, TypeError, KeyError):  # the last two: Optimizer and LossScaleOptimizer, not built by name
         raise ParamsError(
             f"params.yaml: train.optimizer.name = {optimizer['name']!r} is not allowed; it must name an optimizer "
             "of keras.optimizers, e.g. adam, sgd or rmsprop"
