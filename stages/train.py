@@ -10,10 +10,11 @@ import argparse
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from lessonkit import params, saved
 from lessonkit.checkpoints import run_key
-from lessonkit.errors import run
+from lessonkit.errors import ParamsError, run
 from lessonkit.formats import NUM_CLASSES, load_arrays
 from lessonkit.model import build_model, compile_model, steps_per_epoch
 from lessonkit.training import Training
@@ -34,13 +35,19 @@ def main(
     X_train, y_train, X_valid, y_valid = arrays
     key = run_key(seed, model, train, arrays)
     training = Training(prepared.name, seed, train, checkpoints, key, live)
-    with training.scope():  # the devices train.distribute names
-        classifier = build_model(
-            X_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout, model.input_dropout
-        )
-        steps = train.epochs * steps_per_epoch(len(X_train), train.batch_size)
-        compile_model(classifier, train.optimizer, train.schedule, steps)
-    history = training.fit(classifier, (X_train, y_train), (X_valid, y_valid), callbacks)
+    try:
+        with training.scope():  # the devices train.distribute names
+            classifier = build_model(
+                X_train.shape[1:], NUM_CLASSES, model.hidden_units, model.activation, model.dropout, model.input_dropout
+            )
+            steps = train.epochs * steps_per_epoch(len(X_train), train.batch_size)
+            compile_model(classifier, train.optimizer, train.schedule, steps)
+        history = training.fit(classifier, (X_train, y_train), (X_valid, y_valid), callbacks)
+    except tf.errors.ResourceExhaustedError:
+        raise ParamsError(
+            f"{prepared.name}: out of memory training model.hidden_units {list(model.hidden_units)} at "
+            f"train.batch_size {train.batch_size}; make them smaller"
+        ) from None
     if training.writes_outputs:
         saved.save(trained, classifier, history, training.environment())
         print(f"{prepared.name}: saved {trained}")

@@ -237,6 +237,11 @@ CASES = {
         TRAIN,
         r"training diverged at epoch 1: loss nan .* train.optimizer.learning_rate \(now 1e\+30\)",
     ),
+    "a network larger than memory": (
+        param("model.hidden_units", [10**11]),  # more bytes than a 64-bit CPU addresses: refused, never touched
+        TRAIN,
+        r"out of memory training model.hidden_units \[100000000000\] at train.batch_size \d+; make them smaller",
+    ),
     "multi_worker without a cluster": (
         param("train.distribute", "multi_worker"),
         TRAIN,
