@@ -19,6 +19,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from lessonkit import params
-from lessonkit.formats import NUM_CLASSES, load_arrays
+from lessonkit.formats import IMAGE_SHAPE, NUM_CLASSES, load_arrays
 from lessonkit.model import build_model, compile_model, steps_per_epoch
 from lessonkit.training import make_deterministic
 from lessonkit.whole_epochs import ThreefryDropout, WholeEpochs, threefry_dropout
@@ -67,7 +68,7 @@ def median_seconds(run: Callable[[], object]) -> float:
 
 def products(batch_size: int, updates: int, hidden_units: tuple[int, ...]) -> float:
     """The products of one update per minibatch: forward, weight gradients, and gradients below the first layer."""
-    sizes = [28 * 28, *hidden_units, NUM_CLASSES]
+    sizes = [math.prod(IMAGE_SHAPE), *hidden_units, NUM_CLASSES]
     weights = [tf.random.normal((inputs, outputs)) * 0.01 for inputs, outputs in itertools.pairwise(sizes)]
     images = tf.random.normal((batch_size, sizes[0]))
 
@@ -91,7 +92,7 @@ def products(batch_size: int, updates: int, hidden_units: tuple[int, ...]) -> fl
 
 def classifier(model: params.ModelParams, train: params.TrainParams, dropout: bool) -> keras.Model:
     rates = (model.dropout, model.input_dropout) if dropout else (0.0, 0.0)
-    network = build_model((28, 28), NUM_CLASSES, model.hidden_units, model.activation, *rates)
+    network = build_model(IMAGE_SHAPE, NUM_CLASSES, model.hidden_units, model.activation, *rates)
     compile_model(network, train.optimizer, train.schedule, steps=10_000)
     return network
 

@@ -14,6 +14,7 @@ it is measured, and prints it.
 
 import argparse
 import functools
+import itertools
 import json
 import os
 import platform
@@ -33,13 +34,21 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 DATASET = "mnist"
-# Floating-point operations of the matrix products of 784-200-100-10 (2 per multiply-add): an image's forward pass;
-# a training image's forward pass, weight gradients (as many again) and the gradients passed back to the layers
-# below (none below the first layer: the pixels need none).
-LAYERS = [(784, 200), (200, 100), (100, 10)]
-FLOPS_FORWARD = sum(2 * inputs * outputs for inputs, outputs in LAYERS)
-FLOPS_TRAINING = 2 * FLOPS_FORWARD + sum(2 * inputs * outputs for inputs, outputs in LAYERS[1:])
 MATMUL_SIZE = 2048
+
+
+def read_params() -> dict:
+    return yaml.safe_load((PROJECT / "params.yaml").read_text())
+
+
+def matmul_flops() -> tuple[int, int]:
+    """Floating-point operations of the network's matrix products (2 per multiply-add), params.yaml's hidden layers
+    between 28x28 pixels and 10 classes: an image's forward pass; a training image's forward pass, weight gradients
+    (as many again) and the gradients passed back to the layers below (none below the first: the pixels need none).
+    """
+    sizes = [28 * 28, *read_params()["model"]["hidden_units"], 10]
+    products = [2 * inputs * outputs for inputs, outputs in itertools.pairwise(sizes)]
+    return sum(products), 2 * sum(products) + sum(products[1:])
 
 
 # What TensorFlow picks for this CPU when the stages do not pin it (lessonkit/numerics.py): explicit values, which the
@@ -95,7 +104,7 @@ def workdir_with_epochs(root: Path, epochs: int, batch_size: int) -> Path:
     """A folder where the train stage and the reference script read params.yaml with `epochs` and `batch_size`."""
     workdir = root / f"epochs-{epochs}"
     workdir.mkdir()
-    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    params = read_params()
     params["train"]["epochs"] = epochs
     params["train"]["batch_size"] = batch_size
     (workdir / "params.yaml").write_text(yaml.safe_dump(params))
@@ -127,7 +136,8 @@ def train_pairs(pairs: int, epochs: int, batch_size: int) -> dict:
     if not prepared.is_dir():
         sys.exit(f"{prepared} is missing: run `make` first")
     train_images = len(np.load(prepared / "y_train.npy"))
-    epoch_flops = FLOPS_TRAINING * train_images + FLOPS_FORWARD * len(np.load(prepared / "y_valid.npy"))
+    forward, training = matmul_flops()
+    epoch_flops = training * train_images + forward * len(np.load(prepared / "y_valid.npy"))
     reference, ours, reference_accuracy, ours_accuracy = [], [], [], []
     with tempfile.TemporaryDirectory() as folder:
         short = workdir_with_epochs(Path(folder), 1, batch_size)
@@ -219,10 +229,10 @@ class StageWatch(threading.Thread):
 
 
 @functools.cache  # the same for every dataset's run of the stage
-def start_up_seconds(stage: str, runs: int = 3) -> float:
-    """The fastest of `runs` starts of a Python that imports the stage's module and all it imports at once."""
+def start_up_seconds(stage: str) -> float:
+    """The fastest of 3 starts of a Python that imports the stage's module and all it imports at once."""
     times = []
-    for _ in range(runs):
+    for _ in range(3):
         started = time.perf_counter()
         python("-c", f"import stages.{stage}")
         times.append(time.perf_counter() - started)
@@ -282,7 +292,7 @@ def end_to_end() -> dict:
         started = time.perf_counter()
         subprocess.run(dvc, cwd=copy, env=environment, stdout=subprocess.DEVNULL, check=True)
         noop_seconds = time.perf_counter() - started
-        datasets = yaml.safe_load((PROJECT / "params.yaml").read_text())["datasets"]
+        datasets = read_params()["datasets"]
         started = time.perf_counter()
         for dataset in datasets:
             run_reference(copy / "data" / "prepared" / dataset, copy)
@@ -328,7 +338,7 @@ def machine() -> dict:
 
 def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
     """Each part's figures are written to the CPU's record as soon as they are measured."""
-    train = yaml.safe_load((PROJECT / "params.yaml").read_text())["train"]
+    train = read_params()["train"]
     results = {
         "machine": machine(),
         "matmul_gflops": round(matmul_gflops(train["threads"]), 1),
@@ -349,7 +359,7 @@ def main(pairs: int, epochs: int, skip_end_to_end: bool) -> None:
     results["numerics_cost"] = numerics_cost(pairs, epochs, train["batch_size"])
     write(results)
     parts = json.loads(python("-m", "bench.epoch"))
-    products_gflops = FLOPS_TRAINING * parts["batch_size"] * parts["updates_per_epoch"] / parts["products"] / 1e9
+    products_gflops = matmul_flops()[1] * parts["batch_size"] * parts["updates_per_epoch"] / parts["products"] / 1e9
     parts["products_fraction_of_pinned_matmul"] = round(products_gflops / results["matmul_gflops_pinned"], 3)
     results["epoch_parts"] = parts
     write(results)

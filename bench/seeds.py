@@ -26,6 +26,7 @@ from lessonkit import params, saved
 from lessonkit.files import write_json
 from lessonkit.formats import arrays_sha256, load_arrays
 from stages import train as train_stage
+from stages.evaluate import BATCH_SIZE as EVALUATE_BATCH_SIZE
 
 PROJECT = Path(__file__).resolve().parents[1]
 SEEDS = tuple(range(42, 52))  # 42 is params.yaml's: its rows reproduce the committed model cards
@@ -74,7 +75,7 @@ def averaged(weights: list[list[np.ndarray]], epochs: list[int]) -> list[np.ndar
 
 def scored(classifier, weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> dict:
     classifier.set_weights(weights)
-    loss, accuracy = classifier.evaluate(x, y, batch_size=1000, verbose=0)
+    loss, accuracy = classifier.evaluate(x, y, batch_size=EVALUATE_BATCH_SIZE, verbose=0)
     return {"accuracy": accuracy, "loss": loss}
 
 

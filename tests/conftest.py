@@ -11,10 +11,10 @@ import yaml
 
 from tests.helpers import TEST_THREADS, TINY_PARAMS, write_tiny_dataset
 
-# All tests share one TensorFlow runtime, whose thread counts are fixed when it starts; pin them
-# here to the count the tests' training params ask for, so train.main may set them again.
+# All tests share one TensorFlow runtime, whose thread counts are fixed when it starts; pin them here as
+# make_deterministic sets them for the tests' training params, so that it may set them again.
 tf.config.threading.set_intra_op_parallelism_threads(TEST_THREADS)
-tf.config.threading.set_inter_op_parallelism_threads(TEST_THREADS)
+tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from lessonkit.catalog import CATALOG, entry_path
 from lessonkit.formats import IDX_FILES, encode_idx, sha256
 from stages import download, prepare, train
 
+PROJECT = Path(__file__).resolve().parents[1]
 CLASS_NAMES = [f"class {label}" for label in range(10)]
 TEST_THREADS = 1  # conftest.py starts TensorFlow with this many threads
 

@@ -1,5 +1,7 @@
 """The dataset catalog: one entry per dataset in datasets/, each checked as it is read."""
 
+import re
+
 import pytest
 
 from lessonkit.catalog import find_dataset
@@ -7,9 +9,11 @@ from lessonkit.errors import DataError
 from tests.helpers import change_catalog
 
 
-def test_project_catalog_has_both_datasets_with_ten_classes():
+def test_project_catalog_names_the_classes_and_checksums_of_both_datasets():
+    assert find_dataset("mnist").classes == tuple(str(digit) for digit in range(10))
     assert find_dataset("fashion_mnist").classes[9] == "Ankle boot"
-    assert len(find_dataset("mnist").sha256) == 4
+    for name in ("mnist", "fashion_mnist"):
+        assert all(re.fullmatch(r"[0-9a-f]{64}", checksum) for checksum in find_dataset(name).sha256.values())
 
 
 @pytest.mark.usefixtures("synthetic_project")

@@ -3,12 +3,12 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-PROJECT = Path(__file__).resolve().parents[1]
+from tests.helpers import PROJECT
+
 WORKFLOW = PROJECT / ".github" / "workflows" / "reproduce.yaml"
 
 

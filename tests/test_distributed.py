@@ -18,12 +18,9 @@ import yaml
 from lessonkit.params import PrepareParams
 from lessonkit.saved import ENVIRONMENT, HISTORY, MODEL, load_model, read_history
 from stages import download, prepare
-from tests.helpers import TINY_PARAMS, with_change, write_tiny_dataset
+from tests.helpers import PROJECT, TINY_PARAMS, with_change, write_tiny_dataset
 
-PROJECT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "stages.train", "prepared", "trained", "checkpoints", "live"]
-
-pytestmark = pytest.mark.slow  # every test here starts worker processes
 
 
 def free_ports(count: int) -> list[int]:
@@ -83,6 +80,7 @@ def test_the_readme_starts_the_other_workers_as_dvc_starts_the_chief():
     assert worker.split() == chief.replace("${item.dataset}", "$dataset").split()[2:]  # after "python3 -m"
 
 
+@pytest.mark.slow  # starts worker processes
 def test_two_workers_train_together_and_only_the_chief_writes(synthetic_project: Path, tmp_path_factory):
     params = with_change(with_change(TINY_PARAMS, "train.distribute", "multi_worker"), "train.epochs", 4)
     cluster = Cluster(synthetic_project, tmp_path_factory.mktemp("cluster"), params)
@@ -103,6 +101,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(synthetic_project:
     assert environment["distribute"] == {"strategy": "multi_worker", "replicas": 2} and environment["xla"] is False
 
 
+@pytest.mark.slow
 def test_workers_that_would_resume_from_different_epochs_stop_with_an_error(synthetic_project, tmp_path_factory):
     """Kill both workers after the chief saved epoch 2, lose the other worker's checkpoints, start both again."""
     write_tiny_dataset(synthetic_project, train_size=3000)

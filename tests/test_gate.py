@@ -10,17 +10,14 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.helpers import TINY_PARAMS
+from tests.helpers import PROJECT, TINY_PARAMS
 
-PROJECT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("check_reproduced", PROJECT / ".ci" / "check_reproduced.py")
 gate = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gate)
 
 COMMITTED = {"weights_sha256": "a" * 64, "metrics": {"test": {"loss": 0.08, "accuracy": 0.98}}}
 SPREAD = {"loss": {"mean": 0.08, "std": 0.002}, "accuracy": {"mean": 0.98, "std": 0.0004}}
-
-pytestmark = pytest.mark.slow  # every test here runs git
 
 
 def write_reports(project: Path, weights_sha256: str, metrics: dict) -> None:
@@ -49,6 +46,7 @@ def committed_project(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow  # runs git
 @pytest.mark.parametrize(
     ("weights", "metrics", "mode", "problems"),
     [
@@ -69,6 +67,7 @@ def test_gate_judges_by_fingerprint_then_by_the_seeds_prediction_intervals(
     assert f"tiny: {mode}" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # runs git
 @pytest.mark.usefixtures("committed_project")
 def test_gate_refuses_a_table_measured_with_other_params():
     params = yaml.safe_load(Path("params.yaml").read_text())

@@ -6,7 +6,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-PROJECT = Path(__file__).resolve().parents[1]
+from tests.helpers import PROJECT
+
 NOTEBOOK = PROJECT / "notebooks" / "lesson.ipynb"
 
 pytestmark = pytest.mark.slow  # starts a notebook kernel

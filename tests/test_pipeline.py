@@ -18,13 +18,19 @@ import yaml
 from PIL import Image
 
 from lessonkit.formats import sha256
-from tests.helpers import predict_without_the_project, snapshot, synthetic_idx_files, write_catalog, write_mirror
+from tests.helpers import (
+    PROJECT,
+    predict_without_the_project,
+    snapshot,
+    synthetic_idx_files,
+    write_catalog,
+    write_mirror,
+)
 from tests.test_bad_input import CASES as BAD_INPUT
 from tools import offline_plots
 
 pytestmark = pytest.mark.slow  # every test here runs dvc
 
-PROJECT = Path(__file__).resolve().parents[1]
 DATASETS = ("mnist", "fashion_mnist")
 TINY = {
     "prepare": {"validation_size": 20},

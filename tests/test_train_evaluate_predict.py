@@ -21,6 +21,7 @@ from lessonkit.params import PredictParams, PrepareParams
 from lessonkit.saved import ENVIRONMENT, HISTORY, MODEL, load_model
 from stages import download, evaluate, predict, prepare, train
 from tests.helpers import (
+    PROJECT,
     TEST_THREADS,
     predict_without_the_project,
     snapshot,
@@ -29,8 +30,6 @@ from tests.helpers import (
     train_tiny,
     write_tiny_dataset,
 )
-
-PROJECT = Path(__file__).resolve().parents[1]
 
 CHANGES = {
     "model": {"hidden_units": [16, 8], "dropout": 0.1},
