@@ -1,7 +1,9 @@
 """Fail unless the pipeline just run reproduced the committed results.
 
-Run after `dvc repro` in a clean clone. The download and prepare outputs must hash as in the committed dvc.lock.
-Then, per dataset:
+Run after `dvc repro` in a clean clone. The commit must be consistent (the reports git holds are the files its
+dvc.lock records), the run complete (`dvc status` clean) and of the committed pipeline (each stage's code, inputs
+from outside the pipeline and params as the committed dvc.lock records them), and the download and prepare outputs
+must hash as committed. Then, per dataset:
   - bit-identical: the retrained weights' SHA-256 equals the committed model card's, and the test metrics must
     equal the committed ones. Expected on every x86-64 CPU with AVX2 and FMA, whose numerics the stages pin.
   - within tolerance: otherwise (another architecture, a GPU, another TensorFlow build). Each test metric must lie
@@ -10,6 +12,7 @@ Then, per dataset:
 Prints `dvc metrics diff --md`, the mode of each dataset and why, and exits non-zero on any problem.
 """
 
+import hashlib
 import json
 import math
 import subprocess
@@ -28,21 +31,66 @@ EXACT_STAGES = ("download@", "prepare@")
 SEEDS_TABLE = "reports/seeds.json"
 
 
+class GateError(Exception):
+    """A committed file the gate needs is missing."""
+
+
 def output(*command: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
 
 
+def committed_bytes(path: str) -> bytes:
+    shown = subprocess.run(["git", "show", f"HEAD:{path}"], capture_output=True)
+    if shown.returncode:
+        raise GateError(f"the commit has no {path}; run `dvc repro` and commit what it wrote")
+    return shown.stdout
+
+
 def committed(path: str) -> dict:
-    return yaml.safe_load(output("git", "show", f"HEAD:{path}"))
+    return yaml.safe_load(committed_bytes(path))
 
 
-def data_problems() -> list[str]:
-    current = yaml.safe_load(Path("dvc.lock").read_text())["stages"]
+def commit_problems(lock: dict) -> list[str]:
+    """The reports git holds must be, in the commit, the files the committed dvc.lock records."""
+    in_commit = set(output("git", "ls-tree", "-r", "--name-only", "HEAD").splitlines())
+    return [
+        f"{out['path']} as committed is not the file the committed dvc.lock records; commit what `dvc repro` wrote"
+        for entry in lock["stages"].values()
+        for out in entry.get("outs", [])
+        if out["path"] in in_commit and hashlib.md5(committed_bytes(out["path"])).hexdigest() != out["md5"]
+    ]
+
+
+def run_problems(status: dict, lock: dict, ran: dict) -> list[str]:
+    """The run must be complete (`status`, `dvc status`'s, empty) and of the committed pipeline: each stage of the
+    committed `lock` ran (in the workspace's lock, `ran`) with the same code, inputs from outside the pipeline and
+    params."""
+    if status:
+        return [f"the workspace is not what dvc.lock records ({', '.join(sorted(status))}): run `dvc repro` first"]
+    made = {out["path"] for entry in lock["stages"].values() for out in entry.get("outs", [])}
+
+    def inputs(entry: dict) -> dict:
+        return {dep["path"]: dep["md5"] for dep in entry.get("deps", []) if dep["path"] not in made} | {
+            f"{file}:{name}": value
+            for file, values in entry.get("params", {}).items()
+            for name, value in values.items()
+        }
+
     problems = []
-    for stage, entry in committed("dvc.lock")["stages"].items():
+    for stage, entry in lock["stages"].items():
+        expected, actual = inputs(entry), inputs(ran["stages"].get(stage, {}))
+        differing = sorted(key for key in expected.keys() | actual.keys() if expected.get(key) != actual.get(key))
+        if differing:
+            problems.append(f"{stage} ran with other {', '.join(differing)} than committed; commit them or undo them")
+    return problems
+
+
+def data_problems(lock: dict, ran: dict) -> list[str]:
+    problems = []
+    for stage, entry in lock["stages"].items():
         if stage.startswith(EXACT_STAGES):
             expected = [(out["path"], out["md5"]) for out in entry["outs"]]
-            actual = [(out["path"], out["md5"]) for out in current.get(stage, {}).get("outs", [])]
+            actual = [(out["path"], out["md5"]) for out in ran["stages"].get(stage, {}).get("outs", [])]
             if actual != expected:
                 problems.append(f"{stage}: outputs hash {actual or 'missing'}, committed {expected}")
     return problems
@@ -51,16 +99,22 @@ def data_problems() -> list[str]:
 def seed_intervals(params: dict) -> tuple[dict, list[str]]:
     """Each dataset's test metrics' prediction intervals, {metric: (mean, half-width)}, from reports/seeds.json's
     seeds for the committed rule, and what makes the table unfit."""
-    table = committed(SEEDS_TABLE)
+    rerun = "rerun `python -m bench.seeds` and commit it"
     keep = params["train"]["keep"]
     measured = {"model": params["model"], "train": {k: v for k, v in params["train"].items() if k != "keep"}}
-    problems = [
-        f"{SEEDS_TABLE} was measured with other {group} params; rerun `python -m bench.seeds` and commit it"
-        for group, values in measured.items()
-        if table[group] != values
-    ]
-    spread = {dataset: result["summary"][keep] for dataset, result in table["datasets"].items()}
-    seeds, checks = len(table["seeds"]), sum(len(metrics) for metrics in spread.values())
+    try:
+        table = committed(SEEDS_TABLE)
+        problems = [
+            f"{SEEDS_TABLE} was measured with other {group} params; {rerun}"
+            for group, values in measured.items()
+            if table[group] != values
+        ]
+        spread = {dataset: result["summary"][keep] for dataset, result in table["datasets"].items()}
+        seeds, checks = len(table["seeds"]), sum(len(metrics) for metrics in spread.values())
+    except (GateError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return {}, [f"{SEEDS_TABLE} is missing or not bench/seeds.py's; {rerun}"]
+    if seeds < 2:
+        return {}, [f"{SEEDS_TABLE} holds {seeds} seed; its intervals need 2 or more: {rerun}"]
     intervals = {
         dataset: {
             metric: (summary["mean"], half_width(summary["std"], seeds, checks)) for metric, summary in metrics.items()
@@ -110,11 +164,17 @@ def dataset_problems(dataset: str, intervals: dict) -> list[str]:
 
 def main() -> None:
     print(output("dvc", "metrics", "diff", "--md", "--all"))
-    params = committed("params.yaml")
-    intervals, problems = seed_intervals(params)
-    problems += data_problems()
-    for dataset in params["datasets"]:
-        problems += dataset_problems(dataset, intervals)
+    try:
+        params, lock = committed("params.yaml"), committed("dvc.lock")
+        ran, status = yaml.safe_load(Path("dvc.lock").read_text()), json.loads(output("dvc", "status", "--json"))
+        problems = commit_problems(lock) + run_problems(status, lock, ran)
+        if not problems:  # what follows compares a complete run of the committed pipeline with the commit
+            intervals, problems = seed_intervals(params)
+            problems += data_problems(lock, ran)
+            for dataset in params["datasets"]:
+                problems += dataset_problems(dataset, intervals)
+    except GateError as error:
+        problems = [str(error)]
     for problem in problems:
         print(f"not reproduced: {problem}", file=sys.stderr)
     if problems:

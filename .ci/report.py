@@ -21,6 +21,11 @@ def output(*command: str) -> str:
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
 
 
+def table(markdown: str, empty: str) -> str:
+    """DVC's Markdown table, or `empty` where it has no rows (`dvc params diff` prints its header alone)."""
+    return markdown if len(markdown.splitlines()) > 2 else empty
+
+
 def picture(path: Path) -> str:
     if shutil.which("cml") and os.environ.get("REPO_TOKEN"):
         return output("cml", "asset", "publish", str(path), "--md")
@@ -29,12 +34,16 @@ def picture(path: Path) -> str:
 
 def main(base: str) -> None:
     dvc = (sys.executable, "-m", "dvc")
+    if subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], capture_output=True
+    ).returncode:
+        sys.exit(f"error: {base} is not a git revision here; pass one, e.g. HEAD or origin/main")
     sections = [
         "## Reproduction report",
         f"### Test metrics, this run against `{base}`",
-        output(*dvc, "metrics", "diff", base, "--md", "--all") or "No metrics.",
+        table(output(*dvc, "metrics", "diff", base, "--md", "--all"), "No metrics."),
         f"### Params against `{base}`",
-        output(*dvc, "params", "diff", base, "--md") or "No params changed.",
+        table(output(*dvc, "params", "diff", base, "--md"), "No params changed."),
     ]
     for dataset in yaml.safe_load(Path("params.yaml").read_text())["datasets"]:
         sections += [f"### {dataset}", " ".join(picture(Path("reports", dataset, name)) for name in PICTURES)]

@@ -3,9 +3,11 @@ and one call that downloads, prepares and trains such a dataset."""
 
 import copy
 import gzip
+import importlib.util
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,14 @@ TINY_PARAMS = {
 }
 
 DELETE = object()
+
+
+def ci_script(name: str) -> types.ModuleType:
+    """One of the CI scripts in .ci/, imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, PROJECT / ".ci" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def with_change(values: dict, path: str, value: object) -> dict:

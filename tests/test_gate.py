@@ -1,7 +1,8 @@
 """`make reproduced` judges each dataset bit-identical or within the seeds' prediction intervals, and fails
 outside them."""
 
-import importlib.util
+import copy
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -10,11 +11,9 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.helpers import PROJECT, TINY_PARAMS
+from tests.helpers import TINY_PARAMS, ci_script
 
-spec = importlib.util.spec_from_file_location("check_reproduced", PROJECT / ".ci" / "check_reproduced.py")
-gate = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gate)
+gate = ci_script("check_reproduced")
 
 COMMITTED = {"weights_sha256": "a" * 64, "metrics": {"test": {"loss": 0.08, "accuracy": 0.98}}}
 SPREAD = {"loss": {"mean": 0.08, "std": 0.002}, "accuracy": {"mean": 0.98, "std": 0.0004}}
@@ -41,9 +40,14 @@ def committed_project(tmp_path, monkeypatch) -> Path:
         "datasets": {"tiny": {"summary": {"last": SPREAD}}},
     }
     (tmp_path / "reports" / "seeds.json").write_text(json.dumps(table))
-    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"]):
-        subprocess.run(["git", *command], check=True)
+    subprocess.run(["git", "init", "-q"], check=True)
+    commit()
     return tmp_path
+
+
+def commit() -> None:
+    subprocess.run(["git", "add", "-A"], check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"], check=True)
 
 
 @pytest.mark.slow  # runs git
@@ -88,3 +92,89 @@ def test_runs_differing_only_by_their_randomness_fail_the_gate_at_its_stated_rat
     allowed = gate.half_width(1.0, seeds, checks) * table.std(axis=2, ddof=1)  # proportional to the deviation
     failed = (np.abs(fresh - table.mean(axis=2)) > allowed).any(axis=1)
     assert failed.mean() == pytest.approx(gate.FALSE_ALARM, rel=0.1)
+
+
+LOCK = {
+    "stages": {
+        "prepare@tiny": {
+            "deps": [{"path": "stages/prepare.py", "md5": "p1"}, {"path": "data/raw/tiny", "md5": "r1"}],
+            "params": {"params.yaml": {"seed": 0}},
+            "outs": [{"path": "data/prepared/tiny", "md5": "d1"}],
+        },
+        "train@tiny": {
+            "deps": [{"path": "data/prepared/tiny", "md5": "d1"}, {"path": "stages/train.py", "md5": "t1"}],
+            "params": {"params.yaml": {"train": {"epochs": 60}}},
+            "outs": [{"path": "models/tiny", "md5": "m1"}],
+        },
+    }
+}
+
+
+def ran_with(stage: str, field: str, index: int, key: str, value: object) -> dict:
+    ran = copy.deepcopy(LOCK)
+    ran["stages"][stage][field][index][key] = value
+    return ran
+
+
+@pytest.mark.parametrize(
+    ("status", "ran", "problems"),
+    [
+        ({}, LOCK, []),
+        ({"train@tiny": [{"changed deps": {}}]}, LOCK, ["the workspace is not what dvc.lock records (train@tiny)"]),
+        ({}, ran_with("train@tiny", "deps", 1, "md5", "t2"), ["train@tiny ran with other stages/train.py than"]),
+        (
+            {},
+            {"stages": {**LOCK["stages"], "prepare@tiny": {**LOCK["stages"]["prepare@tiny"], "params": {}}}},
+            ["prepare@tiny ran with other params.yaml:seed than"],
+        ),
+        ({}, {"stages": {"train@tiny": LOCK["stages"]["train@tiny"]}}, ["prepare@tiny ran with other data/raw/tiny,"]),
+        # other weights, or other prepared data, are for the comparisons that follow, not a run of other inputs
+        ({}, ran_with("train@tiny", "outs", 0, "md5", "m2"), []),
+        ({}, ran_with("train@tiny", "deps", 0, "md5", "d2"), []),
+    ],
+)
+def test_the_gate_compares_only_a_complete_run_of_the_committed_pipeline(status, ran, problems):
+    found = gate.run_problems(status, LOCK, ran)
+    assert len(found) == len(problems)
+    assert all(problem.startswith(expected) for problem, expected in zip(found, problems, strict=True)), found
+
+
+@pytest.mark.slow  # runs git
+def test_the_gate_refuses_a_commit_whose_reports_are_not_those_its_lock_records(committed_project):
+    metrics = committed_project / "reports" / "tiny" / "metrics.json"
+    recorded = hashlib.md5(metrics.read_bytes()).hexdigest()
+    lock = {"stages": {"evaluate@tiny": {"outs": [{"path": "reports/tiny/metrics.json", "md5": recorded}]}}}
+    (committed_project / "dvc.lock").write_text(yaml.safe_dump(lock))
+    commit()
+    assert gate.commit_problems(lock) == []
+
+    metrics.write_text(json.dumps({"test": {"loss": 0.08, "accuracy": 0.99}}))  # edited by hand, then committed
+    commit()
+    assert gate.commit_problems(lock) == [
+        "reports/tiny/metrics.json as committed is not the file the committed dvc.lock records; commit what "
+        "`dvc repro` wrote"
+    ]
+
+
+@pytest.mark.slow  # runs git
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ("[]", "reports/seeds.json is missing or not bench/seeds.py's"),
+        ("{unclosed", "reports/seeds.json is missing or not bench/seeds.py's"),
+        (None, "reports/seeds.json is missing or not bench/seeds.py's"),
+        ("one seed", "reports/seeds.json holds 1 seed; its intervals need 2 or more"),
+    ],
+)
+def test_a_missing_or_malformed_table_of_seeds_is_one_line(committed_project, table, problem):
+    path = committed_project / "reports" / "seeds.json"
+    if table is None:
+        path.unlink()
+    elif table == "one seed":
+        path.write_text(json.dumps(json.loads(path.read_text()) | {"seeds": [1]}))
+    else:
+        path.write_text(table)
+    commit()
+    intervals, problems = gate.seed_intervals(yaml.safe_load((committed_project / "params.yaml").read_text()))
+    assert intervals == {}
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
