@@ -62,9 +62,9 @@ def commit_problems(lock: dict) -> list[str]:
 
 
 def run_problems(status: dict, lock: dict, ran: dict) -> list[str]:
-    """The run must be complete (`status`, `dvc status`'s, empty) and of the committed pipeline: each stage of the
-    committed `lock` ran (in the workspace's lock, `ran`) with the same code, inputs from outside the pipeline and
-    params."""
+    """The run must be complete (`status`, what `dvc status --json` says, empty) and of the committed pipeline: each
+    stage of the committed `lock` ran (as the workspace's lock, `ran`, records) with the same code, inputs from
+    outside the pipeline and params."""
     if status:
         return [f"the workspace is not what dvc.lock records ({', '.join(sorted(status))}): run `dvc repro` first"]
     made = {out["path"] for entry in lock["stages"].values() for out in entry.get("outs", [])}

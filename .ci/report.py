@@ -34,9 +34,8 @@ def picture(path: Path) -> str:
 
 def main(base: str) -> None:
     dvc = (sys.executable, "-m", "dvc")
-    if subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], capture_output=True
-    ).returncode:
+    revision = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], capture_output=True)
+    if revision.returncode:
         sys.exit(f"error: {base} is not a git revision here; pass one, e.g. HEAD or origin/main")
     sections = [
         "## Reproduction report",

@@ -36,6 +36,14 @@ PROJECT = Path(__file__).resolve().parents[1]
 DATASET = "mnist"
 MATMUL_SIZE = 2048
 
+# What TensorFlow picks for this CPU when the stages do not pin it (lessonkit/numerics.py): explicit values, which the
+# stages leave as they are. The same weights as with none of it set, before the pinning existed.
+HOST_NUMERICS = {
+    "TF_ENABLE_ONEDNN_OPTS": "1",
+    "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "1",
+    "XLA_FLAGS": "--xla_cpu_experimental_ynn_fusion_type=+LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT --xla_cpu_max_isa=AMX",
+}
+
 
 def read_params() -> dict:
     return yaml.safe_load((PROJECT / "params.yaml").read_text())
@@ -49,15 +57,6 @@ def matmul_flops() -> tuple[int, int]:
     sizes = [28 * 28, *read_params()["model"]["hidden_units"], 10]
     products = [2 * inputs * outputs for inputs, outputs in itertools.pairwise(sizes)]
     return sum(products), 2 * sum(products) + sum(products[1:])
-
-
-# What TensorFlow picks for this CPU when the stages do not pin it (lessonkit/numerics.py): explicit values, which the
-# stages leave as they are. The same weights as with none of it set, before the pinning existed.
-HOST_NUMERICS = {
-    "TF_ENABLE_ONEDNN_OPTS": "1",
-    "TENSORFLOW_USE_CUSTOM_CONTRACTION_KERNEL": "1",
-    "XLA_FLAGS": "--xla_cpu_experimental_ynn_fusion_type=+LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT --xla_cpu_max_isa=AMX",
-}
 
 
 def python(*arguments: str, cwd: Path = PROJECT, numerics: dict | None = None) -> str:
