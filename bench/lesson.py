@@ -64,6 +64,11 @@ if __name__ == "__main__":
     parser.add_argument("raw", type=Path, nargs="+")
     parser.add_argument("--epochs", type=int, default=60)
     arguments = parser.parse_args()
+    missing = [str(raw) for raw in arguments.raw if not raw.is_dir()]
+    if missing:
+        parser.error(f"{', '.join(missing)}: not a folder of the download stage's arrays; run `make` first")
+    if arguments.epochs < 1:
+        parser.error("--epochs must be a positive integer")
     with tempfile.TemporaryDirectory() as folder:
         for raw in arguments.raw:
             started = time.perf_counter()

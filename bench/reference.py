@@ -19,7 +19,7 @@ import yaml
 def main(prepared: Path, epochs: int | None) -> dict:
     params = yaml.safe_load(Path("params.yaml").read_text())
     model_params, train = params["model"], params["train"]
-    epochs = epochs or train["epochs"]
+    epochs = train["epochs"] if epochs is None else epochs
     keras.utils.set_random_seed(params["seed"])
     x_train, y_train, x_valid, y_valid, x_test, y_test = (
         np.load(prepared / f"{name}.npy") for name in ("X_train", "y_train", "X_valid", "y_valid", "X_test", "y_test")
@@ -59,4 +59,8 @@ if __name__ == "__main__":
     parser.add_argument("prepared", type=Path)
     parser.add_argument("--epochs", type=int)
     arguments = parser.parse_args()
+    if not arguments.prepared.is_dir():
+        parser.error(f"{arguments.prepared} is not a folder of prepared arrays; run `make` first")
+    if arguments.epochs is not None and arguments.epochs < 1:
+        parser.error("--epochs must be a positive integer")
     print(json.dumps(main(arguments.prepared, arguments.epochs)))

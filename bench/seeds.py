@@ -14,6 +14,7 @@ Writes reports/seeds.json, from which `make reproduced` takes its tolerance, and
 import lessonkit  # noqa: F401  first: pins TensorFlow's numerics before it loads
 
 # isort: split
+import argparse
 import statistics
 import sys
 import tempfile
@@ -175,4 +176,5 @@ def table(results: dict) -> str:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -18,6 +18,7 @@ DISTRIBUTE = ("none", "mirrored", "multi_worker")
 DATASET_NAME = re.compile(r"[a-z][a-z0-9_]*")
 SEEDS = range(2**32)  # what NumPy and Keras take
 THREADS = range(1, 2**31)  # TensorFlow's thread counts are int32
+PREDICTIONS = range(1, 101)  # drawn in one row: 100 are already 26,000 pixels wide
 
 
 def _allow(ok: bool, key: str, value: Any, allowed: str) -> None:
@@ -89,7 +90,7 @@ class PredictParams:
     count: int
 
     def check(self) -> None:
-        _allow(self.count > 0, "predict.count", self.count, "a positive integer")
+        _allow(self.count in PREDICTIONS, "predict.count", self.count, f"from 1 to {PREDICTIONS[-1]}")
 
 
 SECTIONS: dict[str, Any] = {

@@ -212,7 +212,8 @@ CASES = {
         "train.optimizer.learning_rate = nan",
     ),
     "dropout not a number": (param("model.dropout", float("nan")), PREPARE, "model.dropout = nan .* a finite number"),
-    "no predictions": (param("predict.count", 0), PREPARE, "predict.count = 0 .* a positive integer"),
+    "no predictions": (param("predict.count", 0), PREPARE, "predict.count = 0 .* from 1 to 100"),
+    "more predictions than one picture shows": (param("predict.count", 101), PREPARE, "predict.count = 101 .* to 100"),
     "negative seed": (param("seed", -1), PREPARE, "seed = -1 .* from 0 to 4294967295"),
     "more threads than TensorFlow takes": (param("train.threads", 2**31), PREPARE, "train.threads = 2147483648"),
     "optimizer argument not a number": (

@@ -106,13 +106,16 @@ def test_unreadable_and_blank_images_are_named_after_the_others_are_classified(t
     blank = synthetic_project / "blank.png"
     Image.new("RGB", (40, 30), "white").save(blank)
     missing = synthetic_project / "missing.jpg"
+    not_a_number = synthetic_project / "nan.tiff"
+    Image.fromarray(np.full((28, 28), np.nan, np.float32)).save(not_a_number)
 
     with pytest.raises(DataError) as error:
-        classify.main("tiny", trained, [not_an_image, good, blank, missing], top=3)
+        classify.main("tiny", trained, [not_an_image, not_a_number, good, blank, missing], top=3)
 
     assert f"cannot read {not_an_image} as an image" in str(error.value)
     assert f"{blank} shows no object" in str(error.value)
     assert f"cannot read {missing} as an image" in str(error.value)
+    assert f"{not_a_number} has pixels that are not finite numbers" in str(error.value)
     assert capsys.readouterr().out.startswith(f"{good}: {CLASS_NAMES[1]} (")
 
 

@@ -52,6 +52,8 @@ def border(pixels: np.ndarray) -> np.ndarray:
 def to_convention(image: Image.Image, object_size: int, centre: str, source: str = "the image") -> np.ndarray:
     """A 28x28 float32 array in [0, 1] as the dataset's images are: light object, dark background, centred."""
     pixels = grayscale(image)
+    if not np.isfinite(pixels).all():  # a floating-point image may hold NaN or infinity
+        raise DataError(f"{source} has pixels that are not finite numbers")
     background = np.median(border(pixels))
     if background > 0.5:  # dark on light: make it light on dark
         pixels, background = 1 - pixels, 1 - background

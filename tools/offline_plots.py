@@ -6,6 +6,7 @@ carries them inline, and points this clone's DVC at it (`dvc config --local plot
 writes then need nothing from the network, wherever they are opened. Safe to run again.
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,9 +49,11 @@ def library(package: str) -> str:
 
 
 def up_to_date() -> bool:
-    """Whether the template is there and carries the pinned versions (each script starts with its package)."""
+    """Whether the template is there and whole: DVC's placeholder, and each pinned library with its SHA-256."""
     page = TEMPLATE.read_text() if TEMPLATE.is_file() else ""
-    return all(f"/* {package} */" in page for package in LIBRARIES)
+    scripts = dict(re.findall(r"<script>/\* (\S+) \*/\n(.*?)\n</script>", page, re.DOTALL))
+    pinned = {package: expected for package, (_, expected) in LIBRARIES.items()}
+    return "{plot_divs}" in page and {package: sha256(code.encode()) for package, code in scripts.items()} == pinned
 
 
 def main() -> None:
