@@ -3,6 +3,10 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# The Python that makes .venv: one of PYTHONS, the versions pyproject.toml's requires-python admits (TensorFlow 2.21.0
+# has no wheels for 3.14): `make PYTHON=python3.13` where python3 is another.
+PYTHON ?= python3
+PYTHONS := 3.11 3.12 3.13
 
 .PHONY: all setup repro test other-cpu platforms report reproduced bench
 
@@ -15,7 +19,9 @@ setup: $(VENV)/.installed
 	python -m tools.offline_plots
 
 $(VENV)/.installed: requirements.txt
-	python3 -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; v in "$(PYTHONS)".split() or sys.exit( \
+	  "make: $(PYTHON) is Python %s; the project needs one of $(PYTHONS): make PYTHON=python3.13, say" % v)'
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --requirement requirements.txt
 	touch $@
 
@@ -46,7 +52,7 @@ else
 endif
 
 # requirements.txt resolved, from PyPI and without installing, for Linux x86-64, macOS on Apple Silicon and Linux
-# aarch64: every pin must have a wheel on each.
+# aarch64, each with each supported Python: every pin must have a wheel on each.
 platforms: $(VENV)/.installed
 	python .ci/check_platforms.py
 

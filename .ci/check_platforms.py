@@ -1,11 +1,11 @@
 """Fail unless requirements.txt installs, as pinned, on each platform the project supports, without installing it.
 
-For each platform, the requirements that apply there (their environment markers evaluated for that platform, as
-pip would evaluate them on it) are resolved by `pip install --dry-run` for that platform's wheels only: a pin with
-no wheel there, a conflict, or a package the pins do not name (or name at another version) fails the check.
-Pins published only as source are built into wheels here first: a pure-Python one builds a py3-none-any wheel,
-which installs anywhere; one with compiled code builds a wheel for this machine only, and the other platforms
-fail.
+For each platform, and each Python that pyproject.toml's requires-python admits, the requirements that apply there
+(their environment markers evaluated as pip would evaluate them there) are resolved by `pip install --dry-run` for
+that platform's wheels only: a pin with no wheel there, a conflict, or a package the pins do not name (or name at
+another version) fails the check. Pins published only as source are built into wheels here first: a pure-Python one
+builds a py3-none-any wheel, which installs anywhere; one with compiled code builds a wheel for this machine only,
+and the other platforms fail.
 """
 
 import json
@@ -13,14 +13,18 @@ import re
 import subprocess
 import sys
 import tempfile
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 REQUIREMENTS = Path("requirements.txt")
-PYTHON = "3.11"
-GLIBC = 28  # manylinux wheels for glibc 2.28 and older: Debian 10, Ubuntu 20.04, RHEL 8 and later
+SUPPORTED = SpecifierSet(tomllib.loads(Path("pyproject.toml").read_text())["project"]["requires-python"])
+PYTHONS = [f"3.{minor}" for minor in range(100) if f"3.{minor}" in SUPPORTED]
+GLIBC = 27  # manylinux wheels for glibc 2.27 and older: Ubuntu 18.04, Debian 10, RHEL 8 and later
 
 
 def manylinux(machine: str) -> list[str]:
@@ -51,12 +55,12 @@ def pins_for(environment: dict) -> dict[str, str]:
     return pins
 
 
-def resolve(pins: dict[str, str], tags: list[str], wheels: Path, folder: Path) -> dict[str, str]:
-    """What pip would install from `pins` on the platform of `tags`, by name and version."""
+def resolve(pins: dict[str, str], tags: list[str], python: str, wheels: Path, folder: Path) -> dict[str, str]:
+    """What pip would install from `pins` for `python` on the platform of `tags`, by name and version."""
     requirements = folder / "requirements.txt"
     requirements.write_text("".join(f"{name}=={version}\n" for name, version in pins.items()))
     command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
-    command += ["--only-binary=:all:", "--implementation", "cp", "--python-version", PYTHON]
+    command += ["--only-binary=:all:", "--implementation", "cp", "--python-version", python]
     command += [argument for tag in tags for argument in ("--platform", tag)]
     command += [
         "--target",
@@ -74,32 +78,43 @@ def resolve(pins: dict[str, str], tags: list[str], wheels: Path, folder: Path) -
     return {canonical(item["metadata"]["name"]): item["metadata"]["version"] for item in report["install"]}
 
 
+def check(platform: str, python: str, wheels: Path, scratch: str) -> tuple[str, bool]:
+    """One line on whether the pins for `platform` and `python` resolve, and whether that is a success."""
+    tags, markers = PLATFORMS[platform]
+    pins = pins_for({**default_environment(), **markers, "python_version": python})
+    folder = Path(scratch, f"{canonical(platform)}-{python}")
+    folder.mkdir()
+    try:
+        resolved = resolve(pins, tags, python, wheels, folder)
+    except ValueError as error:
+        return f"error: {platform}, Python {python}: {error}", False
+    unpinned = {name: version for name, version in resolved.items() if pins.get(name) != version}
+    if unpinned:
+        return (
+            f"error: {platform}, Python {python}: would install what requirements.txt does not pin: {unpinned}",
+            False,
+        )
+    tensorflow = pins.get("tensorflow") or pins.get("tensorflow-cpu")
+    return (
+        f"{platform}, Python {python}: all {len(pins)} pins resolve to wheels, nothing more (TensorFlow {tensorflow})",
+        True,
+    )
+
+
 def main() -> None:
     host_pins = pins_for(default_environment())
-    problems = []
     with tempfile.TemporaryDirectory() as scratch:
         wheels = Path(scratch, "wheels")
         build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels)]
         source_only = [f"{name}=={host_pins[name]}" for name in SOURCE_ONLY]
         subprocess.run([*build, "--no-binary", ",".join(SOURCE_ONLY), *source_only], check=True, capture_output=True)
-        for platform, (tags, markers) in PLATFORMS.items():
-            environment = {**default_environment(), **markers, "python_version": PYTHON}
-            pins = pins_for(environment)
-            folder = Path(scratch, canonical(platform))
-            folder.mkdir()
-            try:
-                resolved = resolve(pins, tags, wheels, folder)
-            except ValueError as error:
-                problems.append(f"{platform}: {error}")
-                continue
-            unpinned = {name: version for name, version in resolved.items() if pins.get(name) != version}
-            if unpinned:
-                problems.append(f"{platform}: would install what requirements.txt does not pin: {unpinned}")
-            else:
-                tensorflow = pins.get("tensorflow") or pins.get("tensorflow-cpu")
-                print(f"{platform}: all {len(pins)} pins resolve to wheels, nothing more (TensorFlow {tensorflow})")
-    if problems:
-        sys.exit("\n".join(f"error: {problem}" for problem in problems))
+        combinations = [(platform, python) for platform in PLATFORMS for python in PYTHONS]
+        with ThreadPoolExecutor(max_workers=4) as pool:  # each pip waits on PyPI as much as it computes
+            results = list(pool.map(lambda combination: check(*combination, wheels, scratch), combinations))
+    for line, _ in results:
+        print(line)
+    if not all(success for _, success in results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 it posts reads well."""
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -22,6 +23,26 @@ def test_the_workflow_runs_the_make_targets_of_ci_run_in_order():
     workflow = make_targets([step["run"] for step in steps if "run" in step])
     local = make_targets((PROJECT / ".ci" / "run").read_text().splitlines())
     assert workflow == local == ["", "test", "other-cpu", "platforms", "report", "reproduced"]
+
+
+def test_make_builds_the_environment_with_the_pythons_the_platforms_check_covers(monkeypatch):
+    monkeypatch.chdir(PROJECT)  # where the check reads pyproject.toml
+    (makefile_pythons,) = re.findall(r"^PYTHONS := (.+)$", (PROJECT / "Makefile").read_text(), re.MULTILINE)
+    assert makefile_pythons.split() == ci_script("check_platforms").PYTHONS == ["3.11", "3.12", "3.13"]
+
+
+@pytest.mark.slow  # runs make
+def test_make_refuses_a_python_the_project_does_not_support_in_one_line(tmp_path):
+    for name in ("Makefile", "requirements.txt"):
+        shutil.copy(PROJECT / name, tmp_path)
+    command = ["make", ".venv/.installed", f"PYTHON={sys.executable}", "PYTHONS=3.99"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert result.returncode != 0
+    assert result.stderr.splitlines()[0] == (
+        f"make: {sys.executable} is Python {python}; the project needs one of 3.99: make PYTHON=python3.13, say"
+    )
+    assert not (tmp_path / ".venv").exists()
 
 
 @pytest.mark.slow
