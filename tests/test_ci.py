@@ -1,5 +1,5 @@
 """CI on GitHub runs what CI here runs: the workflow is valid and calls .ci/run's make targets, in order; the report
-it posts reads well."""
+it posts reads well; make builds the environment only with a Python whose wheels the platforms check covers."""
 
 import re
 import shutil
