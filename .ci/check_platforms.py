@@ -33,7 +33,7 @@ def manylinux(machine: str) -> list[str]:
 
 PLATFORMS = {  # name: (pip's platform tags, the marker environment there)
     "Linux x86-64": (manylinux("x86_64"), {"sys_platform": "linux", "platform_machine": "x86_64"}),
-    "macOS Apple Silicon": (["macosx_14_0_arm64"], {"sys_platform": "darwin", "platform_machine": "arm64"}),
+    "macOS Apple Silicon": (["macosx_12_0_arm64"], {"sys_platform": "darwin", "platform_machine": "arm64"}),
     "Linux aarch64": (manylinux("aarch64"), {"sys_platform": "linux", "platform_machine": "aarch64"}),
 }
 SOURCE_ONLY = ("antlr4-python3-runtime",)  # pins PyPI has no wheel of
